@@ -95,7 +95,7 @@ func TestNextRefresh(t *testing.T) {
 		{time.Hour, 0, 36 * time.Minute},
 		{time.Hour, 0.999999, 45 * time.Minute},
 		{time.Hour, 0.5, 40*time.Minute + 30*time.Second},
-		{2 * time.Minute, 0.99, 60 * time.Second},      // capped at expiry − 60 s
+		{2 * time.Minute, 0.99, 60 * time.Second},                             // capped at expiry − 60 s
 		{30 * time.Hour, 0.99, time.Duration(0.7485 * float64(30*time.Hour))}, // lifetime/10 cap does not bind
 	} {
 		got := NextRefresh(t0, t0.Add(tt.life), tt.u).Sub(t0)
