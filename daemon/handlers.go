@@ -1,0 +1,311 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/credd-dev/credd/apitype"
+	"github.com/credd-dev/credd/keystore"
+	"github.com/credd-dev/credd/providers"
+	"github.com/credd-dev/credd/refresh"
+	"github.com/credd-dev/credd/secret"
+)
+
+// maxBody bounds request bodies; the largest legitimate one is a key.
+const maxBody = 64 << 10
+
+func (d *Daemon) handler() http.Handler {
+	mux := http.NewServeMux()
+	v := apitype.APIVersion
+	mux.HandleFunc("GET "+v+"/status", d.handle(d.getStatus))
+	mux.HandleFunc("GET "+v+"/profiles", d.handle(d.getProfiles))
+	mux.HandleFunc("GET "+v+"/profiles/{name}/credentials", d.handle(d.getCredentials))
+	mux.HandleFunc("POST "+v+"/profiles/{name}/refresh", d.handle(d.postRefresh))
+	mux.HandleFunc("POST "+v+"/reload", d.handle(d.postReload))
+	mux.HandleFunc("GET "+v+"/keys", d.handle(d.getKeys))
+	mux.HandleFunc("PUT "+v+"/keys/{name}", d.handle(d.putKey))
+	mux.HandleFunc("DELETE "+v+"/keys/{name}", d.handle(d.deleteKey))
+	mux.HandleFunc("/", d.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (d *Daemon) getStatus(w http.ResponseWriter, r *http.Request) error {
+	d.mu.RLock()
+	s := apitype.Status{
+		Version:         d.opts.Version,
+		PID:             os.Getpid(),
+		StartedAt:       d.started,
+		UptimeSeconds:   time.Since(d.started).Seconds(),
+		ConfigPath:      d.cfg.Path,
+		Generation:      d.gen,
+		LoadedAt:        d.loadedAt,
+		Keystore:        d.store.Backend(),
+		ProfileCount:    len(d.profiles),
+		Socket:          d.opts.SocketPath,
+		SocketActivated: d.opts.Activated,
+	}
+	if d.reloadErr != nil {
+		s.LastReloadError = d.reloadErr.Error()
+		s.LastReloadAt = d.reloadedAt
+	}
+	d.mu.RUnlock()
+	return writeJSON(w, http.StatusOK, s)
+}
+
+// visible returns the profiles the peer may read, sorted by name.
+func (d *Daemon) visible(r *http.Request) []*profile {
+	peer := peerFrom(r)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []*profile
+	for _, p := range d.profiles {
+		if ok, _ := d.mayRead(peer, p.cfg); ok {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *profile) int {
+		if a.cfg.Name < b.cfg.Name {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+func (d *Daemon) getProfiles(w http.ResponseWriter, r *http.Request) error {
+	ps := d.visible(r)
+	out := apitype.Profiles{Profiles: make([]apitype.Profile, 0, len(ps))}
+	for _, p := range ps {
+		st := p.r.Status()
+		ap := apitype.Profile{
+			Name:          p.cfg.Name,
+			Provider:      p.cfg.Provider,
+			Method:        p.cfg.MethodLabel(),
+			Region:        p.cfg.Region,
+			Refresh:       p.cfg.Refresh,
+			State:         st.State,
+			AccessKeyID:   st.AccessKeyID,
+			ExpiresAt:     st.ExpiresAt,
+			NextRefreshAt: st.NextRefreshAt,
+			LastRefreshAt: st.LastRefreshAt,
+			UpstreamCalls: st.Calls,
+			Failures:      st.Failures,
+		}
+		if st.LastError != nil {
+			ap.LastError = st.LastError.Error()
+			ap.ErrorClass = string(providers.ClassOf(st.LastError))
+			ap.ErrorCode = providers.CodeOf(st.LastError)
+		}
+		out.Profiles = append(out.Profiles, ap)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// lookup finds a profile the peer may read. An unknown profile is a 404
+// that lists the names the peer may see; a known but forbidden one a 403.
+func (d *Daemon) lookup(r *http.Request, op string) (*profile, error) {
+	name := r.PathValue("name")
+	d.mu.RLock()
+	p := d.profiles[name]
+	d.mu.RUnlock()
+	if p == nil {
+		var known []string
+		for _, v := range d.visible(r) {
+			known = append(known, v.cfg.Name)
+		}
+		e := errorf(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("unknown profile %q", name))
+		e.detail.Known = known
+		return nil, e
+	}
+	if ok, rule := d.mayRead(peerFrom(r), p.cfg); !ok {
+		return nil, d.deny(r, op, rule)
+	}
+	return p, nil
+}
+
+func (d *Daemon) getCredentials(w http.ResponseWriter, r *http.Request) error {
+	p, err := d.lookup(r, "credentials")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), refresh.FetchTimeout+5*time.Second)
+	defer cancel()
+	c, err := p.r.Get(ctx)
+	if err != nil {
+		return unavailable(p.cfg.Name, err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	err = writeJSON(w, http.StatusOK, apitype.Credentials{
+		Profile:         p.cfg.Name,
+		Provider:        p.cfg.Provider,
+		Region:          p.cfg.Region,
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.Secret.Reveal(),
+		SessionToken:    c.SessionToken.Reveal(),
+		Expiration:      c.Expiration.UTC(),
+	})
+	c.Zero()
+	return err
+}
+
+// unavailable is the 503 for a profile whose credentials cannot be had.
+func unavailable(name string, err error) error {
+	e := errorf(http.StatusServiceUnavailable, apitype.CodeUnavailable, fmt.Sprintf("fetch profile %q: %v", name, err))
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		e.detail.Upstream = pe.Code
+		e.detail.Hint = pe.Hint()
+	}
+	if errors.Is(err, refresh.ErrStopped) {
+		e = errorf(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("profile %q was removed by a reload", name))
+	}
+	return e
+}
+
+func (d *Daemon) postRefresh(w http.ResponseWriter, r *http.Request) error {
+	p, err := d.lookup(r, "refresh")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), refresh.FetchTimeout+5*time.Second)
+	defer cancel()
+	c, err := p.r.Refresh(ctx)
+	if err != nil {
+		return unavailable(p.cfg.Name, err)
+	}
+	c.Zero()
+	st := p.r.Status()
+	return writeJSON(w, http.StatusOK, apitype.Profile{
+		Name: p.cfg.Name, Provider: p.cfg.Provider, Method: p.cfg.MethodLabel(), State: st.State,
+		AccessKeyID: st.AccessKeyID, ExpiresAt: st.ExpiresAt, NextRefreshAt: st.NextRefreshAt,
+		LastRefreshAt: st.LastRefreshAt, UpstreamCalls: st.Calls, Refresh: p.cfg.Refresh,
+	})
+}
+
+func (d *Daemon) postReload(w http.ResponseWriter, r *http.Request) error {
+	if err := d.requirePrivileged(r, "reload"); err != nil {
+		return err
+	}
+	changed, err := d.Reload()
+	if err != nil {
+		return errorf(http.StatusBadRequest, apitype.CodeReloadFailed, "config rejected; the previous config keeps serving:\n"+err.Error())
+	}
+	d.mu.RLock()
+	gen := d.gen
+	d.mu.RUnlock()
+	return writeJSON(w, http.StatusOK, apitype.Reload{Generation: gen, Changed: changed})
+}
+
+func (d *Daemon) keystore() keystore.Store {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.store
+}
+
+func readOnly(s keystore.Store) bool {
+	ro, ok := s.(interface{ ReadOnly() bool })
+	return ok && ro.ReadOnly()
+}
+
+func (d *Daemon) getKeys(w http.ResponseWriter, r *http.Request) error {
+	if err := d.requirePrivileged(r, "key list"); err != nil {
+		return err
+	}
+	s := d.keystore()
+	infos, err := s.List(r.Context())
+	if err != nil {
+		return keyError(err)
+	}
+	out := apitype.Keys{Backend: s.Backend(), ReadOnly: readOnly(s), Keys: []apitype.Key{}}
+	for _, i := range infos {
+		out.Keys = append(out.Keys, apitype.Key{Name: i.Name, Kind: i.Kind})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (d *Daemon) putKey(w http.ResponseWriter, r *http.Request) error {
+	if err := d.requirePrivileged(r, "key set"); err != nil {
+		return err
+	}
+	var body apitype.PutKey
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return errorf(http.StatusBadRequest, apitype.CodeBadRequest, "decode key: "+jsonErr(err))
+	}
+	e := keystore.Entry{Name: r.PathValue("name"), Kind: body.Kind, Fields: make(map[string]secret.Value, len(body.Fields))}
+	for k, v := range body.Fields {
+		e.Fields[k] = secret.New(v)
+	}
+	defer e.Zero()
+	if err := keystore.Validate(e); err != nil {
+		return errorf(http.StatusBadRequest, apitype.CodeBadRequest, err.Error())
+	}
+	if err := d.keystore().Set(r.Context(), e); err != nil {
+		return keyError(err)
+	}
+	d.log.Info("key stored", "key", e.Name, "kind", e.Kind)
+	// Profiles waiting out a backoff on this key try again at once.
+	d.mu.RLock()
+	for _, p := range d.profiles {
+		if p.cfg.Key == e.Name {
+			p.r.Kick()
+		}
+	}
+	d.mu.RUnlock()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (d *Daemon) deleteKey(w http.ResponseWriter, r *http.Request) error {
+	if err := d.requirePrivileged(r, "key rm"); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := d.keystore().Delete(r.Context(), name); err != nil {
+		return keyError(err)
+	}
+	d.log.Info("key removed", "key", name)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func keyError(err error) error {
+	switch {
+	case errors.Is(err, keystore.ErrNotFound):
+		return errorf(http.StatusNotFound, apitype.CodeNotFound, err.Error())
+	case errors.Is(err, keystore.ErrReadOnly):
+		return errorf(http.StatusConflict, apitype.CodeReadOnly, err.Error()).
+			withHint("encrypt the key with `systemd-creds encrypt` and load it with LoadCredentialEncrypted= in the unit")
+	}
+	return errorf(http.StatusServiceUnavailable, apitype.CodeUnavailable, "keystore: "+err.Error())
+}
+
+// jsonErr describes a JSON decoding error without echoing the input, which
+// may hold a secret.
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q has the wrong type", te.Field)
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Sprintf("body larger than %d bytes", mbe.Limit)
+	}
+	return "malformed JSON"
+}
