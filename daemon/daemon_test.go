@@ -178,6 +178,12 @@ func startPath(t *testing.T, cfg string, delay time.Duration) *harness {
 		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return safesocket.Dial(ctx, h.sock) },
 		MaxIdleConnsPerHost: 200,
 	}}
+	// READY=1 comes once the watcher runs and the socket is served.
+	waitFor(t, "READY=1", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.notes) > 0 && strings.HasPrefix(h.notes[0], "READY=1")
+	})
 	t.Cleanup(func() {
 		cancel()
 		if err := <-h.done; err != nil {
@@ -325,12 +331,15 @@ func TestReload(t *testing.T) {
 	}
 	// Removing a profile drops it.
 	os.WriteFile(h.cfg, []byte(profileTOML("a", "")), 0o600)
-	h.do(t, "POST", "/v1/reload", nil, nil)
+	if code := h.do(t, "POST", "/v1/reload", nil, &e); code != 200 {
+		t.Fatalf("reload: %d %+v", code, e)
+	}
 	if code := h.do(t, "GET", "/v1/profiles/b/credentials", nil, &e); code != 404 {
 		t.Fatalf("removed profile still served: %d", code)
 	}
-	h.do(t, "GET", "/v1/status", nil, &st)
-	if st.LastReloadError != "" {
+	var st2 apitype.Status
+	h.do(t, "GET", "/v1/status", nil, &st2)
+	if st2.LastReloadError != "" {
 		t.Fatalf("reload error not cleared: %q", st.LastReloadError)
 	}
 }

@@ -51,6 +51,7 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 				if !ok {
 					return
 				}
+				d.log.Debug("config dir event", "event", ev.String())
 				if ev.Name == dropins && ev.Has(fsnotify.Create) {
 					add(dropins) // created after start
 				}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -175,12 +174,7 @@ func TestPeerFromAnotherUIDIsDenied(t *testing.T) {
 	setpriv := need(t, "setpriv")
 	emu := startTencent(t)
 	e := newEnv(t, tencentProfile("demo", emu.URL, ""))
-	// Let uid 65534 reach the socket so that the peer check, not file
-	// permissions, is what says no.
-	body, _ := os.ReadFile(e.cfg)
-	e.writeConfig(strings.Replace(string(body), "[daemon]\n", "[daemon]\nsocket_mode = \"0666\"\n", 1))
-	os.Chmod(e.dir, 0o755)
-	os.MkdirAll(filepath.Dir(e.sock), 0o755)
+	e.openSocket()
 	e.start()
 	e.storeKey("tc-main")
 	e.must(e.credctl("", "get", "demo"))
@@ -200,7 +194,7 @@ func TestPeerFromAnotherUIDIsDenied(t *testing.T) {
 		t.Errorf("denial not logged with the peer's uid:\n%s", e.logs)
 	}
 	// allow_uids opens the profile to that uid, and only that profile.
-	body, _ = os.ReadFile(e.cfg)
+	body, _ := os.ReadFile(e.cfg)
 	e.writeConfig(string(body) + "allow_uids = [65534]\n")
 	e.must(e.credctl("", "reload"))
 	if r := run("get", "demo"); r.code != 0 {
