@@ -117,7 +117,7 @@ func (d *Daemon) Run(ctx context.Context, ln net.Listener) error {
 	}
 	d.mu.Unlock()
 
-	srv := d.server()
+	srv, conns := d.server()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
@@ -132,6 +132,11 @@ func (d *Daemon) Run(ctx context.Context, ln net.Listener) error {
 	var err error
 	select {
 	case <-ctx.Done():
+		// Stop accepting first and wait for Serve to return, so every
+		// connection it accepted is tracked before Shutdown counts them;
+		// otherwise one accepted at the last moment could be cut off.
+		ln.Close()
+		<-errc
 	case err = <-errc:
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
@@ -141,6 +146,9 @@ func (d *Daemon) Run(ctx context.Context, ln net.Listener) error {
 	d.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// net/http drops a request that arrives on an accepted connection once
+	// Shutdown has begun; serve those first so a restart loses nothing.
+	conns.drain(sctx)
 	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("drain requests: %w", serr)
 	}
@@ -153,10 +161,12 @@ func (d *Daemon) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-func (d *Daemon) server() *http.Server {
+func (d *Daemon) server() (*http.Server, *connTracker) {
+	conns := &connTracker{busy: map[net.Conn]bool{}}
 	return &http.Server{
 		Handler:           d.handler(),
 		ConnContext:       connContext,
+		ConnState:         conns.track,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// A credentials request may wait for a fetch (FetchTimeout).
@@ -164,6 +174,44 @@ func (d *Daemon) server() *http.Server {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}, conns
+}
+
+// connTracker knows which connections have a request coming or in flight
+// (new or active), as opposed to idle keep-alives or closed ones.
+type connTracker struct {
+	mu   sync.Mutex
+	busy map[net.Conn]bool
+}
+
+func (t *connTracker) track(c net.Conn, s http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch s {
+	case http.StateNew, http.StateActive:
+		t.busy[c] = true
+	default:
+		delete(t.busy, c)
+	}
+}
+
+// drain waits until no accepted connection is new or active, or ctx ends.
+// A connection that never sends a request is closed by ReadHeaderTimeout.
+func (t *connTracker) drain(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		t.mu.Lock()
+		n := len(t.busy)
+		t.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 

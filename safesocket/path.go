@@ -8,18 +8,27 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 )
 
 // DefaultPath returns the socket path credd listens on and credctl dials when
 // no --socket is given: $CREDD_SOCKET, else $XDG_RUNTIME_DIR/credd/credd.sock,
-// else /run/credd/credd.sock for root, else /run/user/UID/credd/credd.sock.
+// else on macOS ~/Library/Application Support/credd/credd.sock, else
+// /run/credd/credd.sock for root, else /run/user/UID/credd/credd.sock.
 func DefaultPath() string {
 	if p := os.Getenv("CREDD_SOCKET"); p != "" {
 		return p
 	}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "credd", "credd.sock")
+	}
+	if runtime.GOOS == "darwin" {
+		// macOS has no XDG runtime dir; a per-user directory keeps the
+		// socket private and survives $TMPDIR cleanups.
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, "Library", "Application Support", "credd", "credd.sock")
+		}
 	}
 	if os.Getuid() == 0 {
 		return "/run/credd/credd.sock"

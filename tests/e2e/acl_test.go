@@ -18,8 +18,12 @@ func (e *env) openSocket() {
 		e.t.Fatal(err)
 	}
 	e.writeConfig(strings.Replace(string(body), "[daemon]\n", "[daemon]\nsocket_mode = \"0666\"\n", 1))
-	os.Chmod(e.dir, 0o755)
+	// t.TempDir's parent is private too.
+	for d := e.dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
 	os.MkdirAll(filepath.Dir(e.sock), 0o755)
+	os.Chmod(filepath.Dir(e.sock), 0o755)
 }
 
 // TestACLMatrix runs credctl as other users (setpriv) against profiles

@@ -50,6 +50,9 @@ func TestRestartUnderLoad(t *testing.T) {
 		go func() {
 			err := cmd.Wait()
 			e.assertNoSecrets("credd log", logs.String())
+			if os.Getenv("DEBUG_RESTART") != "" {
+				t.Logf("credd log:\n%s", logs)
+			}
 			done <- err
 		}()
 		return cmd, done
@@ -80,7 +83,7 @@ func TestRestartUnderLoad(t *testing.T) {
 				resp, err := client.Get("http://credd/v1/profiles/demo/credentials")
 				if err != nil {
 					failed.Add(1)
-					t.Logf("request failed: %v", err)
+					t.Logf("%s request failed: %v", time.Now().Format("15:04:05.000000"), err)
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
@@ -96,10 +99,12 @@ func TestRestartUnderLoad(t *testing.T) {
 	const restarts = 5
 	for range restarts {
 		time.Sleep(150 * time.Millisecond)
+		t.Logf("%s SIGTERM", time.Now().Format("15:04:05.000000"))
 		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
 		if err := <-done; err != nil {
 			t.Fatalf("credd exited with %v on SIGTERM", err)
 		}
+		t.Logf("%s exited", time.Now().Format("15:04:05.000000"))
 		cmd, done = startDaemon()
 	}
 	time.Sleep(150 * time.Millisecond)
