@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credd-dev/credd/apitype"
+	"github.com/credd-dev/credd/config"
 	"github.com/credd-dev/credd/keystore"
 	"github.com/credd-dev/credd/providers"
 	"github.com/credd-dev/credd/refresh"
@@ -143,7 +144,7 @@ func (d *Daemon) getCredentials(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	c, err := p.r.Get(ctx)
 	if err != nil {
-		return unavailable(p.cfg.Name, err)
+		return d.unavailable(p, err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	err = writeJSON(w, http.StatusOK, apitype.Credentials{
@@ -160,12 +161,16 @@ func (d *Daemon) getCredentials(w http.ResponseWriter, r *http.Request) error {
 }
 
 // unavailable is the 503 for a profile whose credentials cannot be had.
-func unavailable(name string, err error) error {
+func (d *Daemon) unavailable(p *profile, err error) error {
+	name := p.cfg.Name
 	e := errorf(http.StatusServiceUnavailable, apitype.CodeUnavailable, fmt.Sprintf("fetch profile %q: %v", name, err))
 	var pe *providers.Error
 	if errors.As(err, &pe) {
 		e.detail.Upstream = pe.Code
 		e.detail.Hint = pe.Hint()
+		if pe.Class == providers.MissingKey || pe.Class == providers.BadCredentials {
+			e.detail.Hint = d.keyHint(p.cfg)
+		}
 	}
 	if errors.Is(err, refresh.ErrStopped) {
 		e = errorf(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("profile %q was removed by a reload", name))
@@ -182,7 +187,7 @@ func (d *Daemon) postRefresh(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	c, err := p.r.Refresh(ctx)
 	if err != nil {
-		return unavailable(p.cfg.Name, err)
+		return d.unavailable(p, err)
 	}
 	c.Zero()
 	st := p.r.Status()
@@ -205,6 +210,22 @@ func (d *Daemon) postReload(w http.ResponseWriter, r *http.Request) error {
 	gen := d.gen
 	d.mu.RUnlock()
 	return writeJSON(w, http.StatusOK, apitype.Reload{Generation: gen, Changed: changed})
+}
+
+// keyHint says how to store a profile's key in the keystore credd uses.
+func (d *Daemon) keyHint(pc *config.Profile) string {
+	kind := "password"
+	switch {
+	case pc.Provider == "tencent":
+		kind = "tencent"
+	case pc.Method == config.MethodAssumeRole:
+		kind = "huawei-aksk"
+	}
+	if readOnly(d.keystore()) {
+		return fmt.Sprintf("encrypt the %s entry for key %q with `systemd-creds encrypt --name=%s entry.json %s.cred`, pass it with LoadCredentialEncrypted=%s:/etc/credd/creds/%s.cred in credd.service, and restart credd",
+			kind, pc.Key, pc.Key, pc.Key, pc.Key, pc.Key)
+	}
+	return fmt.Sprintf("store a valid key with `credctl key set %s --kind %s`", pc.Key, kind)
 }
 
 func (d *Daemon) keystore() keystore.Store {

@@ -23,10 +23,13 @@ var errNoCredentialsDirectory = errors.New("$CREDENTIALS_DIRECTORY is not set: r
 	"or choose another keystore in [daemon]")
 
 // OpenSystemd opens the systemd credentials directory dir (normally
-// $CREDENTIALS_DIRECTORY).
+// $CREDENTIALS_DIRECTORY). An empty dir (a unit that loads no credential
+// yet) is an empty store: the daemon starts, and every key it is asked for
+// is not found, with the fix in the error, rather than failing the service
+// into a restart loop.
 func OpenSystemd(dir string) (Store, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("open systemd keystore: %w", errNoCredentialsDirectory)
+		return &systemdStore{}, nil
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -62,6 +65,9 @@ func (s *systemdStore) Get(ctx context.Context, name string) (Entry, error) {
 }
 
 func (s *systemdStore) read(name string) (Entry, error) {
+	if s.dir == "" {
+		return Entry{}, fmt.Errorf("get key %q: %w: %w", name, ErrNotFound, errNoCredentialsDirectory)
+	}
 	p := filepath.Join(s.dir, name)
 	f, err := os.Open(p)
 	if err != nil {
@@ -106,6 +112,9 @@ func (s *systemdStore) Delete(_ context.Context, name string) error {
 func (s *systemdStore) List(ctx context.Context) ([]Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	if s.dir == "" {
+		return []Info{}, nil
 	}
 	des, err := os.ReadDir(s.dir)
 	if err != nil {

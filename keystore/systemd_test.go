@@ -70,9 +70,18 @@ func TestSystemdReadOnly(t *testing.T) {
 
 func TestSystemdUnset(t *testing.T) {
 	t.Setenv("CREDENTIALS_DIRECTORY", "")
-	_, err := Open(Options{Backend: BackendSystemd})
-	if err == nil || !strings.Contains(err.Error(), "LoadCredential=") || !strings.Contains(err.Error(), "LoadCredentialEncrypted=") {
-		t.Fatalf("Open without CREDENTIALS_DIRECTORY = %v", err)
+	// A unit that loads no credential yet still starts: the store is
+	// empty and every Get names the fix.
+	s, err := Open(Options{Backend: BackendSystemd})
+	if err != nil {
+		t.Fatalf("Open without CREDENTIALS_DIRECTORY: %v", err)
+	}
+	_, err = s.Get(context.Background(), "tc-main")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "LoadCredential=") || !strings.Contains(err.Error(), "LoadCredentialEncrypted=") {
+		t.Fatalf("Get without CREDENTIALS_DIRECTORY = %v", err)
+	}
+	if infos, err := s.List(context.Background()); err != nil || len(infos) != 0 {
+		t.Fatalf("List without CREDENTIALS_DIRECTORY = %v, %v", infos, err)
 	}
 	if _, err := OpenSystemd(filepath.Join(t.TempDir(), "nope")); err == nil {
 		t.Fatal("OpenSystemd on a missing dir succeeded")

@@ -124,7 +124,7 @@ func (p *Provider) readKey(ctx context.Context) (longKey, error) {
 	e, err := p.keys.Get(ctx, name)
 	if errors.Is(err, keystore.ErrNotFound) {
 		return longKey{}, &providers.Error{Provider: "tencent", Op: p.prof.API, Class: providers.MissingKey, Err: err,
-			Message: fmt.Sprintf("keystore has no key %q; store it with `credctl key set %s --kind tencent`", name, name)}
+			Message: fmt.Sprintf("key %q: %v", name, err)} // the daemon's hint says how to add it
 	}
 	if err != nil {
 		return longKey{}, &providers.Error{Provider: "tencent", Op: p.prof.API, Class: providers.MissingKey, Err: err,
