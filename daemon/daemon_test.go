@@ -19,6 +19,7 @@ import (
 	"github.com/credd-dev/credd/apitype"
 	"github.com/credd-dev/credd/config"
 	"github.com/credd-dev/credd/keystore"
+	"github.com/credd-dev/credd/keystore/keystoretest"
 	"github.com/credd-dev/credd/providers"
 	"github.com/credd-dev/credd/refresh"
 	"github.com/credd-dev/credd/safesocket"
@@ -26,47 +27,6 @@ import (
 )
 
 const canaryToken = "CANARY-TOKEN-5b2e"
-
-// memStore is an in-memory keystore.
-type memStore struct {
-	mu sync.Mutex
-	m  map[string]keystore.Entry
-}
-
-func (s *memStore) Get(_ context.Context, name string) (keystore.Entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[name]
-	if !ok {
-		return e, fmt.Errorf("key %q: %w", name, keystore.ErrNotFound)
-	}
-	return e, nil
-}
-func (s *memStore) Set(_ context.Context, e keystore.Entry) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[e.Name] = e
-	return nil
-}
-func (s *memStore) Delete(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[name]; !ok {
-		return keystore.ErrNotFound
-	}
-	delete(s.m, name)
-	return nil
-}
-func (s *memStore) List(context.Context) ([]keystore.Info, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []keystore.Info
-	for n, e := range s.m {
-		out = append(out, keystore.Info{Name: n, Kind: e.Kind})
-	}
-	return out, nil
-}
-func (s *memStore) Backend() string { return "memory" }
 
 // countingSource issues credentials and counts upstream calls per profile.
 type countingSource struct {
@@ -140,7 +100,7 @@ func startPath(t *testing.T, cfg string, delay time.Duration) *harness {
 	t.Helper()
 	h := &harness{dir: t.TempDir(), cfg: cfg, calls: map[string]*atomic.Int64{}, logs: &syncBuffer{}}
 	h.sock = filepath.Join(h.dir, "run", "credd.sock")
-	store := &memStore{m: map[string]keystore.Entry{"k": {Name: "k", Kind: "tencent"}}}
+	store := keystoretest.New(keystore.Entry{Name: "k", Kind: "tencent"})
 	d, err := New(Options{
 		ConfigPath: h.cfg,
 		SocketPath: h.sock,

@@ -14,7 +14,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 
 echo "building credd, credctl and the cloud emulator into $work/bin ..."
 go build -o "$work/bin/" ./cmd/credd ./cmd/credctl ./tests/cmd/emulator

@@ -24,6 +24,7 @@ import (
 	"github.com/credd-dev/credd/config"
 	"github.com/credd-dev/credd/daemon"
 	"github.com/credd-dev/credd/keystore"
+	"github.com/credd-dev/credd/keystore/keystoretest"
 	"github.com/credd-dev/credd/providers"
 	"github.com/credd-dev/credd/refresh"
 	"github.com/credd-dev/credd/safesocket"
@@ -153,67 +154,13 @@ func assertNoSecrets(tb testing.TB, what, s string) {
 	}
 }
 
-// memStore is an in-memory keystore holding the canary Tencent key.
-type memStore struct {
-	mu sync.Mutex
-	m  map[string]keystore.Entry
-}
-
-func newMemStore() *memStore {
-	return &memStore{m: map[string]keystore.Entry{"tc-main": {
+// newMemStore returns an in-memory keystore holding the canary Tencent key.
+func newMemStore() *keystoretest.MemStore {
+	return keystoretest.New(keystore.Entry{
 		Name: "tc-main", Kind: "tencent",
 		Fields: map[string]secret.Value{"secret_id": secret.New(canarySecretID), "secret_key": secret.New(canarySecretKey)},
-	}}}
+	})
 }
-
-// Get returns a copy, since callers zero what they read.
-func (s *memStore) Get(_ context.Context, name string) (keystore.Entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[name]
-	if !ok {
-		return keystore.Entry{}, fmt.Errorf("key %q: %w", name, keystore.ErrNotFound)
-	}
-	c := keystore.Entry{Name: e.Name, Kind: e.Kind, Fields: make(map[string]secret.Value, len(e.Fields))}
-	for k, v := range e.Fields {
-		c.Fields[k] = secret.New(v.Reveal())
-	}
-	return c, nil
-}
-
-// Set stores a copy, since the daemon zeroes the entry it passes.
-func (s *memStore) Set(_ context.Context, e keystore.Entry) error {
-	c := keystore.Entry{Name: e.Name, Kind: e.Kind, Fields: make(map[string]secret.Value, len(e.Fields))}
-	for k, v := range e.Fields {
-		c.Fields[k] = secret.New(v.Reveal())
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[e.Name] = c
-	return nil
-}
-
-func (s *memStore) Delete(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[name]; !ok {
-		return keystore.ErrNotFound
-	}
-	delete(s.m, name)
-	return nil
-}
-
-func (s *memStore) List(context.Context) ([]keystore.Info, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []keystore.Info
-	for n, e := range s.m {
-		out = append(out, keystore.Info{Name: n, Kind: e.Kind})
-	}
-	return out, nil
-}
-
-func (s *memStore) Backend() string { return "memory" }
 
 // fakeSource issues one-hour credentials after an optional delay, counting
 // its calls.
