@@ -195,3 +195,16 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestKeystoreDirRelativeToItsFile(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "credd.toml", "[daemon]\nkeystore = \"file\"\n")
+	write(t, dir, "credd.d/10.toml", "[daemon]\nkeystore_dir = \"keys\"\n")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "credd.d", "keys"); c.Daemon.KeystoreDir != want {
+		t.Fatalf("keystore_dir = %q, want %q", c.Daemon.KeystoreDir, want)
+	}
+}

@@ -459,6 +459,11 @@ func (l *loader) mergeDaemon(d *rawDaemon, idx positions) {
 		}
 	}
 	set(&l.daemon.Keystore, d.Keystore, "keystore")
+	if d.KeystoreDir != nil && *d.KeystoreDir != "" && !filepath.IsAbs(*d.KeystoreDir) {
+		// Relative to the file that names it, like every path in the config.
+		abs := filepath.Join(filepath.Dir(idx["daemon.keystore_dir"].file), *d.KeystoreDir)
+		d.KeystoreDir = &abs
+	}
 	set(&l.daemon.KeystoreDir, d.KeystoreDir, "keystore_dir")
 	set(&l.daemon.LogLevel, d.LogLevel, "log_level")
 	set(&l.daemon.SocketMode, d.SocketMode, "socket_mode")
@@ -480,12 +485,7 @@ func (l *loader) finishDaemon() {
 		}
 		d.Keystore = s
 	}
-	if s := str(l.daemon.KeystoreDir); s != "" {
-		if !filepath.IsAbs(s) {
-			s = filepath.Join(filepath.Dir(l.cfg.Path), s)
-		}
-		d.KeystoreDir = s
-	}
+	d.KeystoreDir = str(l.daemon.KeystoreDir)
 	if s := str(l.daemon.LogLevel); s != "" {
 		if !slices.Contains([]string{"debug", "info", "warn", "error"}, s) {
 			l.problem(l.daemonAt["log_level"], "daemon: log_level: %q is not one of debug, info, warn, error", s)
