@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -56,6 +57,8 @@ func (c *Config) ProfileNames() []string {
 type Problem struct {
 	Pos string // "file:line:col", or just "file"
 	Msg string
+
+	at pos // for ordering
 }
 
 func (p Problem) String() string { return p.Pos + ": " + p.Msg }
@@ -147,6 +150,15 @@ func Load(path string) (*Config, error) {
 		l.finishDaemon()
 	}
 	if len(l.problems) > 0 {
+		// Files in the order read, then by place in the file.
+		order := map[string]int{}
+		for i, f := range append([]string{abs}, dropins...) {
+			order[f] = i
+		}
+		slices.SortStableFunc(l.problems, func(a, b Problem) int {
+			return cmp.Or(cmp.Compare(order[a.at.file], order[b.at.file]),
+				cmp.Compare(a.at.line, b.at.line), cmp.Compare(a.at.col, b.at.col))
+		})
 		return nil, &Error{Problems: l.problems}
 	}
 	c.Hash = hex.EncodeToString(h.Sum(nil))
@@ -220,7 +232,7 @@ type loader struct {
 }
 
 func (l *loader) problem(at pos, format string, args ...any) {
-	l.problems = append(l.problems, Problem{Pos: at.String(), Msg: fmt.Sprintf(format, args...)})
+	l.problems = append(l.problems, Problem{Pos: at.String(), Msg: fmt.Sprintf(format, args...), at: at})
 }
 
 func (l *loader) file(file string, data []byte) {

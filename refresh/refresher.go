@@ -25,8 +25,8 @@ const (
 
 	backoffBase      = 1 * time.Second
 	backoffThrottled = 10 * time.Second
-	// Failures a human must fix (bad key, bad config, missing key) are not
-	// retried hot: they back off from here.
+	// Failures a human must fix (bad key, bad config, missing key, a wrong
+	// clock) are not retried hot: they back off from here.
 	backoffNeedsUser = 30 * time.Second
 	backoffMax       = 5 * time.Minute
 )
@@ -298,7 +298,7 @@ func Backoff(c providers.Class, n int, u float64) time.Duration {
 	switch c {
 	case providers.Throttled:
 		base = backoffThrottled
-	case providers.BadCredentials, providers.InvalidParameter, providers.MissingKey, providers.Denied:
+	case providers.BadCredentials, providers.InvalidParameter, providers.MissingKey, providers.Denied, providers.ClockSkew:
 		base = backoffNeedsUser
 	}
 	ceil := base

@@ -194,5 +194,9 @@ func serverSkew(date string, now time.Time) time.Duration {
 	if err != nil {
 		return 0
 	}
-	return t.Sub(now).Round(time.Second)
+	// Date has whole seconds: a difference under two is no measurable skew.
+	if d := t.Sub(now).Round(time.Second); d.Abs() >= 2*time.Second {
+		return d
+	}
+	return 0
 }
