@@ -373,7 +373,7 @@ func TestNoSDKRetries(t *testing.T) {
 }
 
 func TestV2Vectors(t *testing.T) {
-	b, err := os.ReadFile("../../../shared/vectors/signing.json")
+	b, err := os.ReadFile("../../tests/vectors/signing.json")
 	if err != nil {
 		t.Fatal(err)
 	}

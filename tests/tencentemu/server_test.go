@@ -50,7 +50,7 @@ type vectors struct {
 
 func loadVectors(t *testing.T) vectors {
 	t.Helper()
-	b, err := os.ReadFile("../../../shared/vectors/signing.json")
+	b, err := os.ReadFile("../vectors/signing.json")
 	if err != nil {
 		t.Fatalf("signing vectors: %v", err)
 	}

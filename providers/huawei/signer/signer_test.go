@@ -28,7 +28,7 @@ type vector struct {
 
 func loadVector(t *testing.T) vector {
 	t.Helper()
-	b, err := os.ReadFile("../../../../shared/vectors/signing.json")
+	b, err := os.ReadFile("../../../tests/vectors/signing.json")
 	if err != nil {
 		t.Fatalf("read vectors: %v", err)
 	}
