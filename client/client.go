@@ -1,26 +1,25 @@
 // Package client talks to credd over its Unix socket: HTTP/1.1 with JSON
-// bodies (the apitype types), one kept-alive connection, bounded timeouts and
-// typed errors that callers test with errors.Is and errors.As.
+// bodies (the apitype types), kept-alive connections, bounded timeouts and
+// typed errors that callers test with errors.Is and errors.As. It speaks
+// HTTP itself rather than through net/http, whose TLS and X.509 package
+// inits would slow down every credctl start.
 //
 // It is the only way credctl reaches the daemon, and tests and benchmarks use
 // it too. It must stay free of keystore and provider code: credctl links it.
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/credd-dev/credd/apitype"
-	"github.com/credd-dev/credd/safesocket"
 	"github.com/credd-dev/credd/secret"
 )
 
@@ -41,55 +40,53 @@ const (
 	maxResponse = 8 << 20
 )
 
-// baseURL is the URL prefix of every request. The host is a placeholder:
-// the transport always dials the socket.
-const baseURL = "http://credd" + apitype.APIVersion
+// maxIdle bounds the connections a Client keeps open between calls, and
+// idleTimeout how long it keeps one; the daemon closes idle connections
+// after a few minutes anyway.
+const (
+	maxIdle     = 4
+	idleTimeout = 30 * time.Second
+)
 
 // Client is a client of credd's socket API. It is safe for concurrent use and
 // keeps its connection open between calls.
 type Client struct {
 	socket string
-	hc     *http.Client
+
+	mu   sync.Mutex // guards idle
+	idle []*conn    // open connections, most recently used last
 }
 
 // New returns a Client that dials the Unix socket at socketPath.
 func New(socketPath string) *Client {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, DialTimeout)
-			defer cancel()
-			return safesocket.Dial(ctx, socketPath)
-		},
-		// Local socket: nothing to gain from compression or proxies, and
-		// the proxy lookup would read the environment on every call.
-		Proxy:                 nil,
-		DisableCompression:    true,
-		MaxIdleConns:          4,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       30 * time.Second,
-		ResponseHeaderTimeout: FetchTimeout,
-		ExpectContinueTimeout: 0,
-	}
-	return &Client{socket: socketPath, hc: &http.Client{Transport: tr}}
+	return &Client{socket: socketPath}
 }
 
 // Socket returns the socket path the client dials.
 func (c *Client) Socket() string { return c.socket }
 
 // Close releases idle connections. The Client stays usable.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	for _, pc := range idle {
+		pc.close()
+	}
+}
 
 // Status returns the daemon's status (GET /v1/status).
 func (c *Client) Status(ctx context.Context) (apitype.Status, error) {
 	var s apitype.Status
-	err := c.do(ctx, http.MethodGet, "/status", nil, &s, RequestTimeout)
+	err := c.do(ctx, "GET", "/status", nil, &s, RequestTimeout)
 	return s, err
 }
 
 // Profiles returns the profiles the caller may read (GET /v1/profiles).
 func (c *Client) Profiles(ctx context.Context) ([]apitype.Profile, error) {
 	var ps apitype.Profiles
-	if err := c.do(ctx, http.MethodGet, "/profiles", nil, &ps, RequestTimeout); err != nil {
+	if err := c.do(ctx, "GET", "/profiles", nil, &ps, RequestTimeout); err != nil {
 		return nil, err
 	}
 	return ps.Profiles, nil
@@ -118,7 +115,7 @@ func (c *Credentials) Zero() {
 // fetch them.
 func (c *Client) Credentials(ctx context.Context, name string) (*Credentials, error) {
 	var w apitype.Credentials
-	if err := c.do(ctx, http.MethodGet, "/profiles/"+url.PathEscape(name)+"/credentials", nil, &w, FetchTimeout); err != nil {
+	if err := c.do(ctx, "GET", "/profiles/"+url.PathEscape(name)+"/credentials", nil, &w, FetchTimeout); err != nil {
 		return nil, err
 	}
 	return &Credentials{
@@ -136,21 +133,21 @@ func (c *Client) Credentials(ctx context.Context, name string) (*Credentials, er
 // backoff (POST /v1/profiles/{name}/refresh), and returns the new state.
 func (c *Client) Refresh(ctx context.Context, name string) (apitype.Profile, error) {
 	var p apitype.Profile
-	err := c.do(ctx, http.MethodPost, "/profiles/"+url.PathEscape(name)+"/refresh", nil, &p, FetchTimeout)
+	err := c.do(ctx, "POST", "/profiles/"+url.PathEscape(name)+"/refresh", nil, &p, FetchTimeout)
 	return p, err
 }
 
 // Reload makes the daemon reread its config (POST /v1/reload).
 func (c *Client) Reload(ctx context.Context) (apitype.Reload, error) {
 	var r apitype.Reload
-	err := c.do(ctx, http.MethodPost, "/reload", nil, &r, FetchTimeout)
+	err := c.do(ctx, "POST", "/reload", nil, &r, FetchTimeout)
 	return r, err
 }
 
 // Keys lists the keystore's entries, names and kinds only (GET /v1/keys).
 func (c *Client) Keys(ctx context.Context) (apitype.Keys, error) {
 	var k apitype.Keys
-	err := c.do(ctx, http.MethodGet, "/keys", nil, &k, RequestTimeout)
+	err := c.do(ctx, "GET", "/keys", nil, &k, RequestTimeout)
 	return k, err
 }
 
@@ -161,12 +158,12 @@ func (c *Client) PutKey(ctx context.Context, name string, key apitype.PutKey) er
 		return fmt.Errorf("encode key %q: %w", name, err)
 	}
 	defer clear(body)
-	return c.do(ctx, http.MethodPut, "/keys/"+url.PathEscape(name), body, nil, FetchTimeout)
+	return c.do(ctx, "PUT", "/keys/"+url.PathEscape(name), body, nil, FetchTimeout)
 }
 
 // DeleteKey removes key name from the daemon's keystore (DELETE /v1/keys/{name}).
 func (c *Client) DeleteKey(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/keys/"+url.PathEscape(name), nil, nil, FetchTimeout)
+	return c.do(ctx, "DELETE", "/keys/"+url.PathEscape(name), nil, nil, FetchTimeout)
 }
 
 // do sends one request and decodes a 2xx body into out (when out is not
@@ -178,62 +175,26 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, baseURL+path, rd)
+	resp, err := c.roundTrip(ctx, method, apitype.APIVersion+path, body)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		var nr *NotRunningError
+		if errors.As(err, &nr) {
+			return err
+		}
+		return fmt.Errorf("%s %s via %s: %w", method, path, c.socket, err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	data := resp.body
+	defer clear(data)
+	if resp.status < 200 || resp.status > 299 {
+		return newAPIError(resp.status, data)
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return c.transportError(method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, path, unwrapURL(err))
-	}
-	if len(data) > maxResponse {
-		return fmt.Errorf("%s %s: response larger than %d bytes", method, path, maxResponse)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(resp.StatusCode, data)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
+	if out == nil || resp.status == statusNoContent {
 		return nil
 	}
-	err = json.Unmarshal(data, out)
-	clear(data)
-	if err != nil {
+	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s %s: decode response: %s", method, path, describeJSONError(err))
 	}
 	return nil
-}
-
-// transportError turns a failure to get any response into an error that
-// says whether the daemon is simply not running.
-func (c *Client) transportError(method, path string, err error) error {
-	err = unwrapURL(err)
-	if isDialRefused(err) {
-		return &NotRunningError{Socket: c.socket, Err: err}
-	}
-	return fmt.Errorf("%s %s via %s: %w", method, path, c.socket, err)
-}
-
-// unwrapURL strips the *url.Error layer, whose message repeats the
-// placeholder URL and tells the user nothing.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // describeJSONError describes a decoding error without the offending input:
@@ -272,7 +233,7 @@ func newAPIError(status int, data []byte) *APIError {
 		msg = msg[:200] + "..."
 	}
 	if msg == "" {
-		msg = http.StatusText(status)
+		msg = statusText(status)
 	}
 	e.Message = msg
 	return e

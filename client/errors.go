@@ -3,10 +3,20 @@ package client
 import (
 	"errors"
 	"fmt"
-	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/credd-dev/credd/apitype"
+)
+
+// Statuses the daemon answers with (SPEC §6).
+const (
+	statusNoContent          = 204
+	statusBadRequest         = 400
+	statusForbidden          = 403
+	statusNotFound           = 404
+	statusConflict           = 409
+	statusServiceUnavailable = 503
 )
 
 // Sentinel errors for errors.Is. An *APIError matches the one its status
@@ -36,7 +46,7 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	if e.Message == "" {
-		return fmt.Sprintf("credd answered %d %s", e.Status, http.StatusText(e.Status))
+		return strings.TrimSpace(fmt.Sprintf("credd answered %d %s", e.Status, statusText(e.Status)))
 	}
 	return e.Message
 }
@@ -45,15 +55,15 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrBadRequest:
-		return e.Status == http.StatusBadRequest
+		return e.Status == statusBadRequest
 	case ErrAccessDenied:
-		return e.Status == http.StatusForbidden || e.Code == apitype.CodeDenied
+		return e.Status == statusForbidden || e.Code == apitype.CodeDenied
 	case ErrNotFound:
-		return e.Status == http.StatusNotFound
+		return e.Status == statusNotFound
 	case ErrReadOnly:
-		return e.Status == http.StatusConflict || e.Code == apitype.CodeReadOnly
+		return e.Status == statusConflict || e.Code == apitype.CodeReadOnly
 	case ErrUnavailable:
-		return e.Status == http.StatusServiceUnavailable
+		return e.Status == statusServiceUnavailable
 	}
 	return false
 }

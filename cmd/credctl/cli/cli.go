@@ -51,11 +51,22 @@ func (e *env) client() *client.Client {
 }
 
 // Main runs credctl with the process's arguments and streams and returns
-// its exit code. SIGINT and SIGTERM cancel a request in flight.
+// its exit code.
+//
+// On the fast path (get, export, process, exec) SIGINT and SIGTERM keep
+// their default action and end credctl at once, as they end any short
+// command: catching them costs two goroutines, and so extra threads, on
+// every run. Other commands, which may prompt or wait for a reload, catch
+// them and cancel the request in flight.
 func Main() int {
+	args := os.Args[1:]
+	e := newEnv(os.Stdin, os.Stdout, os.Stderr)
+	if code, ok := fastRun(context.Background(), args, e); ok {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	return runCobra(ctx, args, e)
 }
 
 // Run runs credctl with args (without the program name) and returns its exit
@@ -65,6 +76,15 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func run(ctx context.Context, args []string, e *env) int {
+	if code, ok := fastRun(ctx, args, e); ok {
+		return code
+	}
+	return runCobra(ctx, args, e)
+}
+
+// runCobra runs args through the cobra command tree, which handles every
+// command line.
+func runCobra(ctx context.Context, args []string, e *env) int {
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +16,8 @@ import (
 )
 
 // credentials fetches profile name's credentials. Callers Zero them.
-func (e *env) credentials(cmd *cobra.Command, name string) (*client.Credentials, error) {
-	c, err := e.client().Credentials(cmd.Context(), name)
+func (e *env) credentials(ctx context.Context, name string) (*client.Credentials, error) {
+	c, err := e.client().Credentials(ctx, name)
 	return c, aboutProfiles(err)
 }
 
@@ -31,36 +32,41 @@ func getCmd(e *env) *cobra.Command {
 		Args:              exactArgs("PROFILE"),
 		ValidArgsFunction: e.profileNames,
 		RunE: e.runE(func(cmd *cobra.Command, args []string) error {
-			switch output {
-			case "json", "env", "process":
-			default:
-				return usageErr(fmt.Errorf("unknown output format %q (want json, env or process)", output))
-			}
-			c, err := e.credentials(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Zero()
-			var out []byte
-			switch output {
-			case "json":
-				out, err = credsJSON(c)
-			case "env":
-				out, err = credsEnv(c)
-			case "process":
-				out, err = processJSON(c)
-			}
-			if err != nil {
-				return err
-			}
-			defer clear(out)
-			_, err = e.stdout.Write(out)
-			return err
+			return e.get(cmd.Context(), args[0], output)
 		}),
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "json", "output format: json, env or process")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "env", "process"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// get prints profile name's credentials in format output.
+func (e *env) get(ctx context.Context, name, output string) error {
+	switch output {
+	case "json", "env", "process":
+	default:
+		return usageErr(fmt.Errorf("unknown output format %q (want json, env or process)", output))
+	}
+	c, err := e.credentials(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer c.Zero()
+	var out []byte
+	switch output {
+	case "json":
+		out, err = credsJSON(c)
+	case "env":
+		out, err = credsEnv(c)
+	case "process":
+		out, err = processJSON(c)
+	}
+	if err != nil {
+		return err
+	}
+	defer clear(out)
+	_, err = e.stdout.Write(out)
+	return err
 }
 
 // marshal encodes v as JSON without HTML escaping: tokens are read by
@@ -124,6 +130,37 @@ func credsEnv(c *client.Credentials) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// export prints commands that set profile name's credentials in shell's
+// syntax; an empty shell means the one $SHELL names.
+func (e *env) export(ctx context.Context, name, shell string) error {
+	if shell == "" {
+		shell = shellFromEnv(e.getenv("SHELL"))
+	}
+	if _, err := exportLine(shell, "X", ""); err != nil {
+		return usageErr(err)
+	}
+	c, err := e.credentials(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer c.Zero()
+	vs, err := envVars(c)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	defer func() { clear(b.Bytes()) }()
+	for _, v := range vs {
+		line, err := exportLine(shell, v.name, v.value)
+		if err != nil {
+			return err
+		}
+		b.WriteString(line + "\n")
+	}
+	_, err = e.stdout.Write(b.Bytes())
+	return err
+}
+
 func exportCmd(e *env) *cobra.Command {
 	var shell string
 	cmd := &cobra.Command{
@@ -136,32 +173,7 @@ func exportCmd(e *env) *cobra.Command {
 		Args:              exactArgs("PROFILE"),
 		ValidArgsFunction: e.profileNames,
 		RunE: e.runE(func(cmd *cobra.Command, args []string) error {
-			if shell == "" {
-				shell = shellFromEnv(e.getenv("SHELL"))
-			}
-			if _, err := exportLine(shell, "X", ""); err != nil {
-				return usageErr(err)
-			}
-			c, err := e.credentials(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Zero()
-			vs, err := envVars(c)
-			if err != nil {
-				return err
-			}
-			var b bytes.Buffer
-			defer func() { clear(b.Bytes()) }()
-			for _, v := range vs {
-				line, err := exportLine(shell, v.name, v.value)
-				if err != nil {
-					return err
-				}
-				b.WriteString(line + "\n")
-			}
-			_, err = e.stdout.Write(b.Bytes())
-			return err
+			return e.export(cmd.Context(), args[0], shell)
 		}),
 	}
 	cmd.Flags().StringVar(&shell, "shell", "", "syntax: bash, zsh, fish, powershell or dotenv (default from $SHELL)")
@@ -179,20 +191,25 @@ func processCmd(e *env) *cobra.Command {
 		Args:              exactArgs("PROFILE"),
 		ValidArgsFunction: e.profileNames,
 		RunE: e.runE(func(cmd *cobra.Command, args []string) error {
-			c, err := e.credentials(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Zero()
-			out, err := processJSON(c)
-			if err != nil {
-				return err
-			}
-			defer clear(out)
-			_, err = e.stdout.Write(out)
-			return err
+			return e.process(cmd.Context(), args[0])
 		}),
 	}
+}
+
+// process prints profile name's credentials as credential_process JSON.
+func (e *env) process(ctx context.Context, name string) error {
+	c, err := e.credentials(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer c.Zero()
+	out, err := processJSON(c)
+	if err != nil {
+		return err
+	}
+	defer clear(out)
+	_, err = e.stdout.Write(out)
+	return err
 }
 
 func execCmd(e *env) *cobra.Command {
@@ -212,31 +229,37 @@ func execCmd(e *env) *cobra.Command {
 		},
 		ValidArgsFunction: e.profileNames,
 		RunE: e.runE(func(cmd *cobra.Command, args []string) error {
-			argv := execArgv(args)
-			path, err := exec.LookPath(argv[0])
-			if err != nil {
-				return &cmdError{argv[0], err}
-			}
-			c, err := e.credentials(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			vs, err := envVars(c)
-			c.Zero()
-			if err != nil {
-				return err
-			}
-			// On success exec does not return: COMMAND replaces credctl, and
-			// its exit code is the one the caller sees.
-			if err := e.exec(path, argv, mergeEnv(e.environ(), vs)); err != nil {
-				return &cmdError{argv[0], err}
-			}
-			return nil
+			return e.execProfile(cmd.Context(), args)
 		}),
 	}
 	// Everything after PROFILE belongs to COMMAND, flags included.
 	cmd.Flags().SetInterspersed(false)
 	return cmd
+}
+
+// execProfile replaces credctl with COMMAND, given in args after PROFILE,
+// with PROFILE's credentials in its environment.
+func (e *env) execProfile(ctx context.Context, args []string) error {
+	argv := execArgv(args)
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return &cmdError{argv[0], err}
+	}
+	c, err := e.credentials(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	vs, err := envVars(c)
+	c.Zero()
+	if err != nil {
+		return err
+	}
+	// On success exec does not return: COMMAND replaces credctl, and its
+	// exit code is the one the caller sees.
+	if err := e.exec(path, argv, mergeEnv(e.environ(), vs)); err != nil {
+		return &cmdError{argv[0], err}
+	}
+	return nil
 }
 
 // execArgv returns COMMAND and its arguments from exec's arguments, with or
