@@ -17,7 +17,7 @@ build:
 # The whole suite: static checks, darwin cross-builds, then every test
 # (unit, emulator, real keyring, real shells, real processes).
 test: check cross
-	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -72,8 +72,9 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		pc := cfg.Profiles[name]
 		fp := pc.Fingerprint()
 		if p, ok := oldProfiles[name]; ok && p.fp == fp {
-			p.cfg = pc // same settings; Source may have moved in the file
-			next[name] = p
+			// Same settings: keep the engine, its credential and schedule.
+			// A new wrapper, since handlers read the old one unlocked.
+			next[name] = &profile{cfg: pc, fp: fp, r: p.r}
 			continue
 		}
 		src, err := d.opts.NewSource(pc, deps)
@@ -111,7 +112,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	}
 	var removed, replaced []string
 	for name, p := range oldProfiles {
-		if n, ok := next[name]; !ok || n != p {
+		if n, ok := next[name]; !ok || n.r != p.r {
 			p.r.Stop()
 			if ok {
 				replaced = append(replaced, name)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -151,4 +152,24 @@ func TestRealKeyring(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestNoCoreDumps: credd holds secrets in memory, so it turns core dumps off.
+func TestNoCoreDumps(t *testing.T) {
+	emu := startTencent(t)
+	e := newEnv(t, tencentProfile("demo", emu.URL, ""))
+	e.start()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", e.daemon.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Max core file size") {
+			if f := strings.Fields(line); len(f) < 6 || f[4] != "0" || f[5] != "0" {
+				t.Fatalf("core dumps still allowed: %q", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no core limit in /proc/PID/limits:\n%s", b)
 }

@@ -133,6 +133,9 @@ func run(ctx context.Context, f flags) error {
 		return err
 	}
 	slog.SetDefault(log)
+	if err := harden(); err != nil {
+		log.Warn("cannot disable core dumps; secrets could reach a core file", "err", err)
+	}
 
 	ln, sockPath, activated, err := listen(f.socket)
 	if err != nil {
