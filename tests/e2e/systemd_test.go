@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/credd-dev/credd/tests/tencentemu"
 )
 
 // notifySocket collects sd_notify datagrams the way systemd would.
@@ -172,4 +174,62 @@ func TestNoCoreDumps(t *testing.T) {
 		}
 	}
 	t.Fatalf("no core limit in /proc/PID/limits:\n%s", b)
+}
+
+// TestJournalLogFormat: under journald (JOURNAL_STREAM names credd's
+// stderr) every line carries a <N> priority prefix and no timestamp, so
+// `journalctl -p warning` filters work and times are not doubled.
+func TestJournalLogFormat(t *testing.T) {
+	emu := startTencent(t)
+	e := newEnv(t, tencentProfile("demo", emu.URL, ""))
+	logPath := filepath.Join(e.dir, "journal.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	e.extra = []string{fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino)}
+	cmd := exec.Command(bins.credd) // --log-format auto (the default)
+	cmd.Env = e.environ()
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	e.exited = make(chan error, 1)
+	go func() { e.exited <- cmd.Wait() }()
+	e.logs = &lockedBuffer{}
+	e.waitReady()
+	e.storeKey("tc-main")
+	e.must(e.credctl("", "get", "demo"))
+	e.credctl("", "get", "nope")
+	emu.SetFault(tencentemu.Fault{Kind: tencentemu.ServerError})
+	e.credctl("", "refresh", "demo") // a failed fetch logs a warning
+	syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+	<-e.exited
+
+	b, _ := os.ReadFile(logPath)
+	e.assertNoSecrets("journal output", string(b))
+	var warn, info int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if len(line) < 3 || line[0] != '<' || line[2] != '>' || line[1] < '0' || line[1] > '7' {
+			t.Errorf("line without a priority prefix: %q", line)
+		}
+		if strings.Contains(line, ">time=") || strings.Contains(line, " time=") {
+			t.Errorf("timestamp under journald: %q", line)
+		}
+		switch {
+		case strings.HasPrefix(line, "<4>"):
+			warn++
+		case strings.HasPrefix(line, "<6>"):
+			info++
+		}
+	}
+	if warn == 0 || info == 0 {
+		t.Fatalf("want info and warning lines, got:\n%s", b)
+	}
 }
