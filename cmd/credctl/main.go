@@ -1,4 +1,4 @@
-// Command credctl is the thin client of credd: it asks the daemon for
+// Package main is credctl, the thin client of credd: it asks the daemon for
 // temporary credentials and hands them to shells, programs and SDKs.
 package main
 

@@ -1,5 +1,5 @@
-// Command credd is the credential daemon: it keeps long-lived keys in a
-// keystore, fetches temporary cloud credentials, keeps them fresh and
+// Package main is credd, the credential daemon: it keeps long-lived keys in
+// a keystore, fetches temporary cloud credentials, keeps them fresh and
 // serves them to credctl over a Unix socket.
 package main
 

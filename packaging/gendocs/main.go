@@ -1,6 +1,6 @@
-// Command gendocs writes the shell completions and man pages that the
-// credd packages ship, from the same cobra commands the binaries run, so
-// they never drift from the real flags.
+// Package main is gendocs, which writes the shell completions and man pages
+// that the credd packages ship, from the same cobra commands the binaries
+// run, so they never drift from the real flags.
 //
 // Usage: go run ./packaging/gendocs [-out dist]
 //

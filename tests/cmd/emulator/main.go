@@ -1,6 +1,6 @@
-// Command emulator serves credd's cloud emulators on loopback for demos and
-// manual testing: Tencent STS (API 3.0 and v2) and Huawei IAM with its SAML
-// ECP IdP. It prints the base URLs and runs until interrupted.
+// Package main is emulator, which serves credd's Tencent STS emulator
+// (API 3.0 and v2) on loopback for demos and manual testing. It prints the
+// base URL and runs until interrupted.
 package main
 
 import (

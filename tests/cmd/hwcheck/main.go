@@ -1,7 +1,8 @@
-// Command hwcheck proves that a temporary Huawei credential handed out by
-// credd works: it signs a request to the emulator's check endpoint with
-// HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and HUAWEICLOUD_SDK_SECURITY_TOKEN
-// from the environment and exits 0 when the emulator accepts it.
+// Package main is hwcheck, which proves that a temporary Huawei credential
+// handed out by credd works: it signs a request to the emulator's check
+// endpoint with HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
+// HUAWEICLOUD_SDK_SECURITY_TOKEN from the environment and exits 0 when the
+// emulator accepts it.
 package main
 
 import (

@@ -1,8 +1,8 @@
-// Command tcsdkcheck proves that credentials exported by credctl work in an
-// ordinary tencentcloud-sdk-go program: it reads them from the environment
-// the way a user's program would, calls STS GetCallerIdentity with the real
-// SDK, and prints who the caller is. It exits 0 on success and 1 with the
-// error otherwise.
+// Package main is tcsdkcheck, which proves that credentials exported by
+// credctl work in an ordinary tencentcloud-sdk-go program: it reads them
+// from the environment the way a user's program would, calls STS
+// GetCallerIdentity with the real SDK, and prints who the caller is. It
+// exits 0 on success and 1 with the error otherwise.
 //
 // The SDK's env provider reads TENCENTCLOUD_SECRET_ID and
 // TENCENTCLOUD_SECRET_KEY but no token, so the session token is taken from
