@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -123,5 +124,45 @@ func TestACLMatrix(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "access denied") || !strings.Contains(e.logs.String(), "rule=") {
 		t.Errorf("denials are not logged with their rule:\n%s", e.logs)
+	}
+}
+
+// TestSocketGroup: with socket_mode 0660 and socket_group, members of the
+// group reach the socket (and the profile rules decide), others do not.
+func TestSocketGroup(t *testing.T) {
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root; this test needs it to switch uid")
+		}
+		t.Skip("needs root to run credctl as other users")
+	}
+	setpriv := need(t, "setpriv")
+	emu := startTencent(t)
+	e := newEnv(t, tencentProfile("shared", emu.URL, "allow_gids = [4243]"))
+	e.openSocket()
+	body, _ := os.ReadFile(e.cfg)
+	e.writeConfig(strings.Replace(string(body), `socket_mode = "0666"`, "socket_mode = \"0660\"\nsocket_group = \"4243\"", 1))
+	e.start()
+	e.storeKey("tc-main")
+
+	fi, err := os.Stat(e.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Perm() != 0o660 || st.Gid != 4243 {
+		t.Fatalf("socket mode %v gid %d, want 0660 gid 4243", fi.Mode().Perm(), st.Gid)
+	}
+	run := func(ids ...string) result {
+		cmd := exec.Command(setpriv, append(ids, bins.credctl, "get", "shared")...)
+		cmd.Env = e.environ()
+		return e.run(cmd, "")
+	}
+	if r := run("--reuid=65533", "--regid=65533", "--groups=4243"); r.code != 0 {
+		t.Fatalf("group member: exit %d\n%s", r.code, r.stderr)
+	}
+	r := run("--reuid=65533", "--regid=65533", "--clear-groups")
+	if r.code != 4 || !strings.Contains(r.stderr, "socket_group") {
+		t.Fatalf("outsider: exit %d, want 4 with a socket_group hint\n%s", r.code, r.stderr)
 	}
 }
