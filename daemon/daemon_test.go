@@ -398,3 +398,21 @@ func TestMayRead(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchConfigDirCreatedLater(t *testing.T) {
+	base := t.TempDir()
+	cfg := filepath.Join(base, "xdg", "credd", "credd.toml") // neither dir exists yet
+	h := startPath(t, cfg, 0)
+	if g := h.generation(t); g != 1 {
+		t.Fatalf("generation %d", g)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cfg, []byte(profileTOML("a", "")), 0o600)
+	waitFor(t, "reload of a config whose directory appeared after start", func() bool {
+		var st apitype.Status
+		h.do(t, "GET", "/v1/status", nil, &st)
+		return st.ProfileCount == 1
+	})
+}

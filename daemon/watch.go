@@ -17,7 +17,10 @@ const debounce = 200 * time.Millisecond
 
 // watch reloads the config when its directory or drop-in directory changes.
 // It watches directories, not files, so rename-saves and symlink swaps are
-// seen, and compares content hashes so no-op events cost one read.
+// seen, and compares content hashes so no-op events cost one read. A config
+// directory that does not exist yet is waited for by watching its nearest
+// existing ancestor, so `mkdir -p ~/.config/credd` and a first config work
+// without a restart.
 func (d *Daemon) watch(ctx context.Context) (stop func()) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -26,15 +29,36 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 	}
 	dir := filepath.Dir(d.cfgPath())
 	dropins := config.DropInDir(d.cfgPath())
-	add := func(p string) {
-		if err := w.Add(p); err == nil {
-			d.log.Debug("watching", "dir", p)
+	watched := map[string]bool{}
+	// ensure watches the config and drop-in directories once they exist,
+	// and otherwise the closest ancestor that does.
+	ensure := func() {
+		for _, p := range []string{dir, dropins} {
+			if watched[p] {
+				continue
+			}
+			target := p
+			for {
+				if _, err := os.Stat(target); err == nil || target == filepath.Dir(target) {
+					break
+				}
+				target = filepath.Dir(target)
+			}
+			if p == dropins && target != dropins {
+				continue // credd.d is optional; the config dir's watch sees it appear
+			}
+			if watched[target] {
+				continue
+			}
+			if err := w.Add(target); err != nil {
+				d.log.Warn("cannot watch for config changes; reload with SIGHUP or `credctl reload`", "dir", target, "err", err)
+				continue
+			}
+			watched[target] = true
+			d.log.Debug("watching for config changes", "dir", target)
 		}
 	}
-	if err := w.Add(dir); err != nil {
-		d.log.Warn("cannot watch the config directory; reload with SIGHUP or `credctl reload`", "dir", dir, "err", err)
-	}
-	add(dropins)
+	ensure()
 
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -52,8 +76,8 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 					return
 				}
 				d.log.Debug("config dir event", "event", ev.String())
-				if ev.Name == dropins && ev.Has(fsnotify.Create) {
-					add(dropins) // created after start
+				if ev.Has(fsnotify.Create) {
+					ensure() // a directory we wait for may have appeared
 				}
 				timer = time.After(debounce)
 			case err, ok := <-w.Errors:
@@ -63,9 +87,7 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 				d.log.Warn("config watch error", "err", err)
 			case <-timer:
 				timer = nil
-				if _, err := os.Stat(dropins); err == nil {
-					add(dropins)
-				}
+				ensure()
 				h := config.Hash(d.cfgPath())
 				if h == tried {
 					continue
