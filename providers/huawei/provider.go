@@ -129,7 +129,7 @@ func New(p *config.Profile, d providers.Deps) (*Provider, error) {
 		prof:     *p,
 		endpoint: u,
 		keys:     d.Keys,
-		client:   d.Client(),
+		client:   providers.NoRedirects(d.Client()), // ECP follows its redirects itself
 		now:      d.Clock(),
 		log:      d.Log().With("provider", "huawei", "profile", p.Name),
 	}
@@ -177,14 +177,21 @@ func isLoopback(host string) bool {
 
 // Fetch obtains a fresh temporary credential.
 func (p *Provider) Fetch(ctx context.Context) (providers.Credential, error) {
+	// Whatever IAM or the IdP echo back into an error is scrubbed of the
+	// secrets this fetch sent.
+	ctx, red := providers.WithRedactor(ctx)
+	defer red.Zero()
+	var c providers.Credential
+	var err error
 	switch p.prof.Method {
 	case config.MethodToken:
-		return p.fetchToken(ctx)
+		c, err = p.fetchToken(ctx)
 	case config.MethodAssumeRole:
-		return p.fetchAssumeRole(ctx)
+		c, err = p.fetchAssumeRole(ctx)
 	default:
-		return p.fetchFederation(ctx)
+		c, err = p.fetchFederation(ctx)
 	}
+	return c, red.Scrub(err)
 }
 
 // url joins the IAM endpoint and a path.
@@ -222,6 +229,7 @@ func (p *Provider) key(ctx context.Context, kind string) (keystore.Entry, error)
 				Message: fmt.Sprintf("key %q has no %s; run `credctl key set %s --kind %s`", p.prof.Key, f, p.prof.Key, kind)}
 		}
 	}
+	providers.NoteSecret(ctx, e.Field("password"), e.Field("secret_key"))
 	return e, nil
 }
 

@@ -88,6 +88,7 @@ func (p *Provider) dropToken(tok secret.Value) {
 
 func (p *Provider) exchangeToken(ctx context.Context, tok secret.Value) (providers.Credential, error) {
 	const op = "securitytokens (token)"
+	providers.NoteSecret(ctx, tok)
 	identity := map[string]any{
 		"methods": []string{"token"},
 		"token":   map[string]any{"id": tok.Reveal(), "duration_seconds": p.durationSeconds()},
@@ -218,6 +219,7 @@ func (p *Provider) loginOIDC(ctx context.Context) (cachedToken, error) {
 		return cachedToken{}, &providers.Error{Provider: "huawei", Op: op, Class: providers.InvalidParameter, Key: "id_token_file", Err: err}
 	}
 	defer jwt.Zero()
+	providers.NoteSecret(ctx, jwt)
 	auth := map[string]any{"id_token": map[string]string{"id": jwt.Reveal()}}
 	if s := p.scope(); s != nil {
 		auth["scope"] = s

@@ -34,6 +34,12 @@ type respMeta struct {
 
 func (m *respMeta) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := m.base.RoundTrip(r)
+	if resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// The SDK's client would follow it, re-sending the signed body (and
+		// a web identity token) to wherever Location points.
+		resp.Body.Close()
+		return nil, fmt.Errorf("refusing HTTP %d redirect from %s", resp.StatusCode, r.URL.Host)
+	}
 	if resp != nil {
 		m.mu.Lock()
 		m.status, m.date = resp.StatusCode, resp.Header.Get("Date")
@@ -204,7 +210,7 @@ func (p *Provider) sdkError(ctx context.Context, err error, meta *respMeta, secr
 	e := &providers.Error{Provider: "tencent", Op: p.prof.API, Class: providers.Transient, Status: status}
 	var se *tcerr.TencentCloudSDKError
 	if !errors.As(err, &se) {
-		e.Message = scrub(err.Error(), secrets...)
+		e.Message = providers.Scrub(err.Error(), secrets...)
 		return e
 	}
 	if strings.HasPrefix(se.Code, "ClientError.") {
@@ -214,7 +220,7 @@ func (p *Provider) sdkError(ctx context.Context, err error, meta *respMeta, secr
 			if ctx.Err() != nil {
 				e.Message = "request abandoned: " + ctx.Err().Error()
 			} else if e.Err != nil {
-				e.Message = "network error: " + scrub(e.Err.Error(), secrets...)
+				e.Message = "network error: " + providers.Scrub(e.Err.Error(), secrets...)
 			} else {
 				e.Message = "network error"
 			}
@@ -226,7 +232,7 @@ func (p *Provider) sdkError(ctx context.Context, err error, meta *respMeta, secr
 		return e
 	}
 	e.Code = se.Code
-	e.Message = scrub(se.Message, secrets...)
+	e.Message = providers.Scrub(se.Message, secrets...)
 	if se.RequestId != "" {
 		e.Message += " (RequestId " + se.RequestId + ")"
 	}

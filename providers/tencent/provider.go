@@ -60,7 +60,7 @@ func New(p *config.Profile, d providers.Deps) (*Provider, error) {
 	if p == nil {
 		return nil, errors.New("tencent provider: nil profile")
 	}
-	pr := &Provider{prof: *p, keys: d.Keys, client: d.Client(), now: d.Clock()}
+	pr := &Provider{prof: *p, keys: d.Keys, client: providers.NoRedirects(d.Client()), now: d.Clock()}
 	switch p.API {
 	case config.APIFederationToken, config.APIAssumeRole, config.APIWebIdentity:
 	default:
@@ -171,17 +171,6 @@ func expiry(expiredTime int64, expiration string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// scrub removes secrets from a message the service wrote, in case it
-// echoes part of the request.
-func scrub(msg string, secrets ...secret.Value) string {
-	for _, s := range secrets {
-		if s.Len() >= 4 {
-			msg = strings.ReplaceAll(msg, s.Reveal(), secret.Redacted)
-		}
-	}
-	return msg
 }
 
 // serverSkew returns how far the service's Date header is from now, or 0

@@ -162,7 +162,7 @@ func (p *Provider) fetchV2(ctx context.Context) (providers.Credential, error) {
 		return providers.Credential{}, p.malformed("not a v2 STS answer")
 	}
 	if *r.Code != 0 {
-		return providers.Credential{}, p.v2Error(*r.Code, r.CodeDesc, scrub(r.Message, k.key), resp)
+		return providers.Credential{}, p.v2Error(*r.Code, providers.Scrub(r.CodeDesc, k.key), providers.Scrub(r.Message, k.key), resp)
 	}
 	if r.Data == nil {
 		return providers.Credential{}, p.malformed("the response lacks data")
