@@ -26,9 +26,12 @@ type Config struct {
 	Files []string
 	// Missing is true when the main file does not exist.
 	Missing bool
-	// Hash covers the content of every file read; equal hashes mean
-	// nothing changed.
+	// Hash covers the content of every file read, policy files included;
+	// equal hashes mean nothing changed.
 	Hash string
+	// PolicyFiles lists the policy_file paths the profiles read, so that a
+	// watcher can follow them too.
+	PolicyFiles []string
 
 	Daemon   Daemon
 	Profiles map[string]*Profile
@@ -161,13 +164,26 @@ func Load(path string) (*Config, error) {
 		})
 		return nil, &Error{Problems: l.problems}
 	}
+	// Profiles carry what they read from other files (policies): their
+	// fingerprints make an edited policy file a changed config.
+	for _, name := range c.ProfileNames() {
+		fmt.Fprintf(h, "profile %s %s\x00", name, c.Profiles[name].Fingerprint())
+	}
 	c.Hash = hex.EncodeToString(h.Sum(nil))
 	return c, nil
 }
 
-// Hash returns the content hash Load would compute for path, without
-// validating anything. The reloader uses it to skip no-op events cheaply.
+// Hash returns the hash Load computes for path when the config is valid,
+// and a hash of the raw files when it is not. The watcher uses it to skip
+// events that change nothing.
 func Hash(path string) string {
+	if c, err := Load(path); err == nil {
+		return c.Hash
+	}
+	return rawHash(path)
+}
+
+func rawHash(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return ""

@@ -198,6 +198,7 @@ func (v *validator) policy(r rawProfile) string {
 			return ""
 		}
 		key = "policy_file"
+		v.l.cfg.PolicyFiles = append(v.l.cfg.PolicyFiles, v.path(r.PolicyFile))
 		b, err := os.ReadFile(v.path(r.PolicyFile))
 		if err != nil {
 			v.fail(key, "%v", err)

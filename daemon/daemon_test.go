@@ -416,3 +416,30 @@ func TestWatchConfigDirCreatedLater(t *testing.T) {
 		return st.ProfileCount == 1
 	})
 }
+
+func TestPolicyFileEditIsAReload(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policies", "cos.json")
+	os.MkdirAll(filepath.Dir(pol), 0o700)
+	os.WriteFile(pol, []byte(policy), 0o600)
+	cfg := filepath.Join(dir, "credd.toml")
+	os.WriteFile(cfg, []byte("[profiles.a]\nprovider = \"tencent\"\nkey = \"k\"\npolicy_file = \"policies/cos.json\"\n"), 0o600)
+	h := startPath(t, cfg, 0)
+	h.do(t, "GET", "/v1/profiles/a/credentials", nil, nil)
+
+	// The watcher follows the policy file's directory: no reload command.
+	os.WriteFile(pol, []byte(strings.Replace(policy, "GetObject", "PutObject", 1)), 0o600)
+	waitFor(t, "reload after a policy edit", func() bool { return h.generation(t) == 2 })
+	h.d.mu.RLock()
+	got := h.d.profiles["a"].cfg.Policy
+	h.d.mu.RUnlock()
+	if !strings.Contains(got, "PutObject") {
+		t.Fatalf("profile kept the old policy: %s", got)
+	}
+	// The changed profile is refetched under the new policy.
+	var c apitype.Credentials
+	h.do(t, "GET", "/v1/profiles/a/credentials", nil, &c)
+	if c.AccessKeyID != "AKID-a-2" {
+		t.Fatalf("credential after a policy change: %s, want a new one", c.AccessKeyID)
+	}
+}

@@ -33,7 +33,7 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 	// ensure watches the config and drop-in directories once they exist,
 	// and otherwise the closest ancestor that does.
 	ensure := func() {
-		for _, p := range []string{dir, dropins} {
+		for _, p := range append([]string{dir, dropins}, d.policyDirs()...) {
 			if watched[p] {
 				continue
 			}
@@ -44,8 +44,8 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 				}
 				target = filepath.Dir(target)
 			}
-			if p == dropins && target != dropins {
-				continue // credd.d is optional; the config dir's watch sees it appear
+			if p != dir && target != p {
+				continue // optional; the config dir's watch sees it appear
 			}
 			if watched[target] {
 				continue
@@ -99,6 +99,17 @@ func (d *Daemon) watch(ctx context.Context) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// policyDirs lists the directories of the current config's policy files.
+func (d *Daemon) policyDirs() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var dirs []string
+	for _, f := range d.cfg.PolicyFiles {
+		dirs = append(dirs, filepath.Dir(f))
+	}
+	return dirs
 }
 
 func (d *Daemon) cfgPath() string {
