@@ -14,12 +14,15 @@ import (
 
 type peerKey struct{}
 
-// connContext reads the peer's credentials once per connection.
+// connContext reads the peer's credentials once per connection, when it is
+// accepted: the unit comes from /proc/PID, which is the peer's only while
+// the peer lives.
 func connContext(ctx context.Context, c net.Conn) context.Context {
 	p, err := safesocket.PeerOf(c)
 	if err != nil {
 		return ctx // no peer in the context: every check denies
 	}
+	p.LoadUnit()
 	return context.WithValue(ctx, peerKey{}, p)
 }
 
@@ -50,7 +53,7 @@ func (d *Daemon) mayRead(p *safesocket.Peer, pc *config.Profile) (bool, string) 
 		}
 	}
 	if len(pc.AllowUnits) > 0 {
-		if u := p.Unit(); u != "" && slices.Contains(pc.AllowUnits, u) {
+		if u := p.Unit; u != "" && slices.Contains(pc.AllowUnits, u) {
 			return true, "allow_units has " + u
 		}
 	}
@@ -63,7 +66,7 @@ func (d *Daemon) deny(r *http.Request, op, rule string) error {
 	p := peerFrom(r)
 	attrs := []any{"op", op, "rule", rule}
 	if p != nil {
-		attrs = append(attrs, "uid", p.UID, "gid", p.GID, "pid", p.PID, "unit", p.Unit())
+		attrs = append(attrs, "uid", p.UID, "gid", p.GID, "pid", p.PID, "unit", p.Unit)
 	}
 	d.log.Warn("access denied", attrs...)
 	return errorf(http.StatusForbidden, apitype.CodeDenied, op+" access denied")

@@ -8,18 +8,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Peer is the process at the other end of a Unix socket connection, as the
-// kernel reports it. Groups and Unit are read lazily from /proc, once.
+// kernel reports it when the connection is accepted.
 type Peer struct {
 	UID, GID uint32
-	PID      int32 // 0 when the platform does not report it
-
-	once   sync.Once
-	groups []uint32
-	unit   string
+	PID      int32    // 0 when the platform does not report it
+	Groups   []uint32 // primary and supplementary groups, from the kernel
+	// Unit is the systemd unit the peer ran in at accept time, or "" when
+	// not looked up (LoadUnit) or not known.
+	Unit string
 }
 
 // PeerOf returns the credentials of the process connected on c.
@@ -43,60 +42,52 @@ func PeerOf(c net.Conn) (*Peer, error) {
 	return p, nil
 }
 
-// Groups returns the peer's primary and supplementary groups.
-func (p *Peer) Groups() []uint32 { p.load(); return p.groups }
-
-// Unit returns the systemd unit the peer runs in, from its cgroup, or "".
-func (p *Peer) Unit() string { p.load(); return p.unit }
-
 // InGroup reports whether the peer's primary or supplementary groups hold gid.
-func (p *Peer) InGroup(gid uint32) bool {
-	return p.GID == gid || slices.Contains(p.Groups(), gid)
+func (p *Peer) InGroup(gid uint32) bool { return p.GID == gid || slices.Contains(p.Groups, gid) }
+
+// LoadUnit reads the peer's systemd unit from /proc/PID/cgroup. Call it at
+// accept time: a PID is only the peer's while the peer lives, so the unit is
+// believed only if /proc/PID still belongs to the peer's uid.
+func (p *Peer) LoadUnit() {
+	if p.PID <= 0 {
+		return
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.PID))
+	if err != nil || procUID(int(p.PID)) != int64(p.UID) {
+		return
+	}
+	p.Unit = UnitFromCgroup(string(cg))
 }
 
 func (p *Peer) String() string {
 	s := fmt.Sprintf("uid=%d gid=%d pid=%d", p.UID, p.GID, p.PID)
-	if u := p.Unit(); u != "" {
-		s += " unit=" + u
+	if p.Unit != "" {
+		s += " unit=" + p.Unit
 	}
 	return s
 }
 
-func (p *Peer) load() {
-	p.once.Do(func() {
-		p.groups = []uint32{p.GID}
-		if p.PID <= 0 {
-			return
-		}
-		p.groups = append(p.groups, procGroups(int(p.PID))...)
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.PID)); err == nil {
-			p.unit = UnitFromCgroup(string(b))
-		}
-	})
-}
-
-// procGroups reads the supplementary groups from /proc/PID/status.
-func procGroups(pid int) []uint32 {
+// procUID reads the real uid from /proc/PID/status, or -1.
+func procUID(pid int) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return nil
+		return -1
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "Groups:")
+		line, ok := strings.CutPrefix(sc.Text(), "Uid:")
 		if !ok {
 			continue
 		}
-		var gs []uint32
-		for _, g := range strings.Fields(line) {
-			if n, err := strconv.ParseUint(g, 10, 32); err == nil {
-				gs = append(gs, uint32(n))
+		if f := strings.Fields(line); len(f) > 0 {
+			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return n
 			}
 		}
-		return gs
+		break
 	}
-	return nil
+	return -1
 }
 
 var unitSuffixes = []string{".service", ".scope", ".socket", ".timer", ".mount"}

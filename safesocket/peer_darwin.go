@@ -11,6 +11,7 @@ func peerCred(fd int) (*Peer, error) {
 	p := &Peer{UID: x.Uid}
 	if x.Ngroups > 0 {
 		p.GID = x.Groups[0]
+		p.Groups = append(p.Groups, x.Groups[:x.Ngroups]...)
 	}
 	if pid, err := unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID); err == nil {
 		p.PID = int32(pid)

@@ -43,6 +43,17 @@ func TestListenPermissionsAndPeer(t *testing.T) {
 	if p.UID != uint32(os.Getuid()) || p.PID != int32(os.Getpid()) || !p.InGroup(uint32(os.Getgid())) {
 		t.Fatalf("peer = %v, want our own uid/pid", p)
 	}
+	// Supplementary groups come from the kernel (SO_PEERGROUPS).
+	gs, _ := os.Getgroups()
+	for _, g := range gs {
+		if !p.InGroup(uint32(g)) {
+			t.Errorf("peer groups %v lack our group %d", p.Groups, g)
+		}
+	}
+	p.LoadUnit() // our own pid, our own uid: believed
+	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil && p.Unit != UnitFromCgroup(string(b)) {
+		t.Errorf("unit %q, want %q", p.Unit, UnitFromCgroup(string(b)))
+	}
 }
 
 func TestLiveDaemonIsNotReplaced(t *testing.T) {
