@@ -173,7 +173,7 @@ func (d *Daemon) server() (*http.Server, *connTracker) {
 		WriteTimeout:   refresh.FetchTimeout + 10*time.Second,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 16 << 10,
-		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn), // handler panics, accept errors
 	}, conns
 }
 

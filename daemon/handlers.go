@@ -294,6 +294,9 @@ func (d *Daemon) deleteKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := r.PathValue("name")
+	if err := keystore.ValidateName(name); err != nil {
+		return errorf(http.StatusBadRequest, apitype.CodeBadRequest, err.Error())
+	}
 	if err := d.keystore().Delete(r.Context(), name); err != nil {
 		return keyError(err)
 	}

@@ -22,9 +22,13 @@ func (d *Daemon) Reload() (changed bool, err error) {
 	cfg, err := config.Load(d.opts.ConfigPath)
 	d.mu.RLock()
 	same := err == nil && cfg.Hash == d.cfg.Hash
+	hadErr := d.reloadErr != nil
 	d.mu.RUnlock()
 	if same {
 		d.setReloadErr(nil)
+		if hadErr { // the bad config was put back: say so to systemd too
+			d.notify("STATUS=" + d.statusLine())
+		}
 		return false, nil
 	}
 	d.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))

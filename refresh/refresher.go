@@ -233,14 +233,17 @@ func (r *Refresher) fetch(f *flight) {
 	now := r.clock.Now()
 	if err == nil {
 		if left := cred.Expiration.Sub(now); left < MinValidity {
+			cred.Zero()
 			err = fmt.Errorf("upstream granted a credential valid for only %s; credd hands out none with less than %s left",
 				left.Round(time.Second), MinValidity)
 		}
 	}
 	if err == nil {
+		// Callers hold clones, never the cached value: the old one can go.
+		r.cred.Zero()
 		r.cred, r.have = cred, true
 		r.lastSuccess, r.lastErr, r.failures = now, nil, 0
-		f.cred = cred
+		f.cred = clone(cred) // r.cred is wiped when replaced; waiters read this copy
 		r.log.Info("credentials refreshed", "access_key_id", cred.AccessKeyID,
 			"expires_at", cred.Expiration.Format(time.RFC3339), "lifetime", cred.Expiration.Sub(now).Round(time.Second))
 	} else {
