@@ -149,9 +149,7 @@ func Load(path string) (*Config, error) {
 		h.Write(data)
 		l.file(f, data)
 	}
-	if len(l.problems) == 0 {
-		l.finishDaemon()
-	}
+	l.finishDaemon()
 	if len(l.problems) > 0 {
 		// Files in the order read, then by place in the file.
 		order := map[string]int{}
@@ -257,7 +255,12 @@ func (l *loader) file(file string, data []byte) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
 		l.decodeError(file, err)
-		return
+		// Unknown keys are reported, but the rest decoded: keep validating
+		// so that every problem shows at once.
+		var strict *toml.StrictMissingError
+		if !errors.As(err, &strict) {
+			return
+		}
 	}
 	idx := indexPositions(file, data)
 	if raw.Daemon != nil {

@@ -94,12 +94,12 @@ func TestErrors(t *testing.T) {
 		{"unknown key", base + "colour = \"red\"\n", "credd.toml:5:1: unknown key \"profiles.p.colour\""},
 		{"wrong type", base + "duration = true\n", "credd.toml:5:"},
 		{"duration too long", base + "duration = \"37h\"\n", "credd.toml:5:1: profile \"p\": duration: 37h is out of range"},
-		{"duration zero", base + "duration = 0\n", "credd.toml:5:1: profile \"p\": duration: 0s is out of range"},
+		{"duration zero", base + "duration = 0\n", "credd.toml:5:1: profile \"p\": duration: 0 seconds is out of range"},
 		{"duration garbage", base + "duration = \"soon\"\n", "credd.toml:5:1: profile \"p\": duration: \"soon\" is not a duration"},
 		{"fractional", base + "duration = \"1.5s\"\n", "not a whole number of seconds"},
 		{"assume role too long", "[profiles.p]\nprovider = \"tencent\"\napi = \"AssumeRole\"\nkey = \"k\"\nrole_arn = \"qcs::cam::uin/100000000001:roleName/dev\"\nduration = \"13h\"\n", "credd.toml:6:1: profile \"p\": duration: 13h is out of range"},
 		{"bad role arn", "[profiles.p]\nprovider = \"tencent\"\napi = \"AssumeRole\"\nkey = \"k\"\nrole_arn = \"arn:aws:iam::1:role/x\"\n", "credd.toml:5:1: profile \"p\": role_arn: \"arn:aws:iam::1:role/x\" is not a role ARN"},
-		{"huawei short", "[profiles.h]\nprovider = \"huawei\"\nmethod = \"assume_role\"\nkey = \"k\"\nagency_name = \"a\"\ndomain_name = \"d\"\nduration = 600\n", "credd.toml:7:1: profile \"h\": duration: 10m is out of range (15m–24h"},
+		{"huawei short", "[profiles.h]\nprovider = \"huawei\"\nmethod = \"assume_role\"\nkey = \"k\"\nagency_name = \"a\"\ndomain_name = \"d\"\nduration = 600\n", "credd.toml:7:1: profile \"h\": duration: 600 seconds is out of range (15m–24h"},
 		{"http not loopback", base + "endpoint = \"http://sts.example.com\"\n", "credd.toml:5:1: profile \"p\": endpoint: http:// is allowed only for loopback"},
 		{"key for other provider", base + "idp_url = \"https://x\"\n", "credd.toml:5:1: profile \"p\": idp_url: does not apply to tencent GetFederationToken"},
 		{"principal", "[profiles.p]\nprovider = \"tencent\"\nkey = \"k\"\npolicy = '{\"statement\":[{\"principal\":{}}]}'\n", "must not contain \"principal\""},
@@ -113,6 +113,8 @@ func TestErrors(t *testing.T) {
 		{"socket mode", "[daemon]\nsocket_mode = \"0066\"\n", "credd.toml:2:1: daemon: socket_mode"},
 		{"api version", base + "api_version = 4\n", "credd.toml:5:1: profile \"p\": api_version: 4 is not 2"},
 		{"sigmethod without v2", base + "signature_method = \"HmacSHA1\"\n", "signature_method: does not apply"},
+		{"web identity takes no policy", "[profiles.w]\nprovider = \"tencent\"\napi = \"AssumeRoleWithWebIdentity\"\nrole_arn = \"qcs::cam::uin/1:roleName/r\"\nprovider_id = \"OIDC\"\nweb_identity_token_file = \"tok\"\npolicy = '{}'\n", "credd.toml:7:1: profile \"w\": policy: does not apply"},
+		{"federation takes no policy", "[profiles.h]\nprovider = \"huawei\"\nkey = \"k\"\nidp_id = \"i\"\nprotocol_id = \"saml\"\nidp_url = \"https://idp.example\"\npolicy = '{}'\n", "credd.toml:7:1: profile \"h\": policy: does not apply"},
 		{"web identity needs no key", "[profiles.w]\nprovider = \"tencent\"\napi = \"AssumeRoleWithWebIdentity\"\nkey = \"k\"\nrole_arn = \"qcs::cam::uin/1:roleName/r\"\nprovider_id = \"OIDC\"\nweb_identity_token_file = \"tok\"\n", "credd.toml:4:1: profile \"w\": key: does not apply"},
 	}
 	for _, tt := range tests {
@@ -206,5 +208,24 @@ func TestKeystoreDirRelativeToItsFile(t *testing.T) {
 	}
 	if want := filepath.Join(dir, "credd.d", "keys"); c.Daemon.KeystoreDir != want {
 		t.Fatalf("keystore_dir = %q, want %q", c.Daemon.KeystoreDir, want)
+	}
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "credd.toml", "[daemon]\nsocket_mode = \"0644x\"\n\n[profiles.p]\nprovider = \"tencent\"\nkey = \"k\"\npolicy = \"{\"\ncolour = 1\n")
+	_, err := Load(path)
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v", err)
+	}
+	want := []string{":2:1: daemon: socket_mode", ":8:1: unknown key \"profiles.p.colour\"", ":7:1: profile \"p\": policy: the policy is not valid JSON"}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%s", w, err)
+		}
+	}
+	if len(ce.Problems) != len(want) {
+		t.Errorf("%d problems, want %d (one each):\n%s", len(ce.Problems), len(want), err)
 	}
 }

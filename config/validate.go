@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -231,14 +232,11 @@ func (v *validator) duration(raw any, def, lo, hi time.Duration) time.Duration {
 	case nil:
 		return def
 	case int64:
-		if x > int64(hi/time.Second)+1 || x < 0 {
-			d = hi + time.Second // out of range either way; report below
-			if x < 0 {
-				d = -1
-			}
-		} else {
-			d = time.Duration(x) * time.Second
+		if x < int64(lo/time.Second) || x > int64(hi/time.Second) {
+			v.fail("duration", "%d seconds is out of range (%s–%s, i.e. %d–%d seconds)", x, fmtDur(lo), fmtDur(hi), int64(lo/time.Second), int64(hi/time.Second))
+			return def
 		}
+		d = time.Duration(x) * time.Second
 	case string:
 		var err error
 		if d, err = time.ParseDuration(x); err != nil {
@@ -339,7 +337,9 @@ func (v *validator) tencent(p *Profile, r rawProfile) {
 		if !federationNameRE.MatchString(p.FederationName) {
 			v.fail("name", "%q: GetFederationToken's name is 1–32 letters, digits or +=,.@_-", p.FederationName)
 		}
-		v.require("policy", p.Policy, "for GetFederationToken (set policy or policy_file)")
+		if !v.has("policy") && !v.has("policy_file") {
+			v.require("policy", "", "for GetFederationToken (set policy or policy_file)")
+		}
 		v.require("key", r.Key, "(the keystore entry holding the SecretId/SecretKey)")
 	case APIAssumeRole, APIWebIdentity:
 		allowed = append(allowed, "role_arn", "role_session_name")
@@ -360,7 +360,8 @@ func (v *validator) tencent(p *Profile, r rawProfile) {
 			p.ExternalID = r.ExternalID
 			v.require("key", r.Key, "(the keystore entry holding the SecretId/SecretKey)")
 		} else {
-			allowed = slices.DeleteFunc(allowed, func(k string) bool { return k == "key" })
+			// Keyless, and the API takes no policy: the role's own applies.
+			allowed = slices.DeleteFunc(allowed, func(k string) bool { return k == "key" || k == "policy" || k == "policy_file" })
 			allowed = append(allowed, "provider_id", "web_identity_token_file")
 			p.ProviderID = r.ProviderID
 			v.require("provider_id", r.ProviderID, "for AssumeRoleWithWebIdentity")
@@ -390,8 +391,11 @@ func (v *validator) huawei(p *Profile, r rawProfile) {
 		p.IAMEndpoint = "https://iam.myhuaweicloud.com"
 	}
 	p.Duration = v.duration(r.Duration, 900*time.Second, 900*time.Second, 86400*time.Second)
-	if len(p.Policy) > 2048 {
-		v.fail(policyKey(r), "the policy is %d characters; Huawei allows at most 2048", len(p.Policy))
+	if p.Policy != "" {
+		var b bytes.Buffer
+		if json.Compact(&b, []byte(p.Policy)) == nil && b.Len() > 2048 {
+			v.fail(policyKey(r), "the policy is %d characters compacted; Huawei allows at most 2048", b.Len())
+		}
 	}
 	allowed := append(append([]string{}, commonKeys...), "method", "iam_endpoint")
 	ecp := func() {
@@ -405,6 +409,8 @@ func (v *validator) huawei(p *Profile, r rawProfile) {
 	}
 	switch p.Method {
 	case MethodFederation:
+		// The federation credential API takes no policy: the IdP's mapping decides.
+		allowed = slices.DeleteFunc(allowed, func(k string) bool { return k == "policy" || k == "policy_file" })
 		ecp()
 	case MethodToken:
 		allowed = append(allowed, "login")

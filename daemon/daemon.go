@@ -100,9 +100,9 @@ func New(o Options) (*Daemon, error) {
 	if err := d.apply(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.Missing {
-		d.log.Warn("no config file; serving no profiles", "path", cfg.Path,
-			"hint", "create it with a [profiles.NAME] table (see `credd check-config`), then run `credctl reload`")
+	if len(cfg.Profiles) == 0 {
+		d.log.Warn("no profiles configured", "config", cfg.Path, "missing", cfg.Missing,
+			"hint", "add a [profiles.NAME] table to the config; credd picks it up when the file changes")
 	}
 	return d, nil
 }

@@ -168,7 +168,7 @@ func (d *Daemon) unavailable(p *profile, err error) error {
 	if errors.As(err, &pe) {
 		e.detail.Upstream = pe.Code
 		e.detail.Hint = pe.Hint()
-		if pe.Class == providers.MissingKey || pe.Class == providers.BadCredentials {
+		if pe.Class == providers.BadCredentials || errors.Is(err, keystore.ErrNotFound) {
 			e.detail.Hint = d.keyHint(p.cfg)
 		}
 	}

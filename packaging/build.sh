@@ -27,7 +27,7 @@ fi
 # (rpm): v1.2.3 -> 1.2.3, 1.2.3-4-gabc -> 1.2.3.4.gabc, abc123 -> 0.0.0~git.abc123.
 pkgversion=${VERSION#v}
 case "$pkgversion" in
-[0-9]*) ;;
+[0-9]*.[0-9]*) ;; # a release (a bare hash like 4c6712a can start with a digit too)
 *) pkgversion="0.0.0~git.$pkgversion" ;;
 esac
 pkgversion=$(printf '%s' "$pkgversion" | tr -- '-' '.')

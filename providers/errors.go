@@ -66,7 +66,7 @@ func (e *Error) Hint() string {
 	case BadCredentials:
 		return "the stored key was rejected; store a valid one with `credctl key set NAME --kind KIND`"
 	case MissingKey:
-		return "store the key with `credctl key set NAME --kind KIND`, or unlock the keyring"
+		return "credd could not read the key from its keystore; the message says why (for a locked keyring: unlock it)"
 	case ClockSkew:
 		if e.Skew != 0 {
 			return fmt.Sprintf("the local clock is off by about %s; sync it (timedatectl set-ntp true)", e.Skew.Round(time.Second))

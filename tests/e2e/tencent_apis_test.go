@@ -227,7 +227,7 @@ func TestCheckConfigRejectsRoleSettings(t *testing.T) {
 		t.Helper()
 		return e.run(exec.Command(bins.credd, "check-config", path), "")
 	}
-	if r := checkConfig(e.cfg); r.code != 0 || !strings.Contains(r.stdout, "ok, 1 profiles") {
+	if r := checkConfig(e.cfg); r.code != 0 || !strings.Contains(r.stdout, "ok, 1 profile") {
 		t.Fatalf("check-config of the good config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 

@@ -73,10 +73,20 @@ func TestKeySetPromptsWithoutEcho(t *testing.T) {
 			screen.Write(buf[:n])
 		}
 	}
+	// Type only once credctl has turned echo off, as a person at the prompt
+	// would: typeahead before that is echoed by the terminal itself.
+	typeSecret := func(s string) {
+		t.Helper()
+		waitFor(t, "echo off", func() bool {
+			tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+			return err == nil && tio.Lflag&unix.ECHO == 0
+		})
+		m.Write([]byte(s + "\r"))
+	}
 	readUntil("secret_id: ")
-	m.Write([]byte(canarySecretID + "\r"))
+	typeSecret(canarySecretID)
 	readUntil("secret_key: ")
-	m.Write([]byte(canarySecretKey + "\r"))
+	typeSecret(canarySecretKey)
 	readUntil("stored key tc-main")
 	if err := <-done; err != nil {
 		t.Fatalf("credctl key set: %v\n%s", err, screen.String())

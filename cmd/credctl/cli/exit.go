@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -129,7 +130,10 @@ func classify(err error) (int, []string) {
 	}
 	if client.IsNotRunning(err) {
 		start := "systemctl --user start credd.socket"
-		if os.Getuid() == 0 {
+		switch {
+		case runtime.GOOS == "darwin":
+			start = "launchctl kickstart gui/$(id -u)/dev.credd.credd"
+		case os.Getuid() == 0:
 			start = "systemctl start credd.socket"
 		}
 		return exitNotRunning, append(hints,

@@ -89,11 +89,15 @@ func checkConfigCommand(f *flags) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if c.Missing {
+			if c.Missing && len(c.Profiles) == 0 {
 				fmt.Fprintf(out, "%s does not exist: credd would start with no profiles\n", c.Path)
 				return nil
 			}
-			fmt.Fprintf(out, "%s: ok, %d profiles", c.Path, len(c.Profiles))
+			noun := "profiles"
+			if len(c.Profiles) == 1 {
+				noun = "profile"
+			}
+			fmt.Fprintf(out, "%s: ok, %d %s", c.Path, len(c.Profiles), noun)
 			if len(c.Files) > 1 {
 				fmt.Fprintf(out, " from %d files", len(c.Files))
 			}
