@@ -57,10 +57,23 @@ func envVars(c *client.Credentials) ([]envVar, error) {
 	return vs, nil
 }
 
+// credentialVars are every provider's key and token variables. exec drops
+// all of them from the inherited environment, so a child run for one profile
+// never also holds another's (credctl exec nested in credctl exec).
+var credentialVars = []string{
+	"TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_SECURITY_TOKEN",
+	"HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+	"HW_ACCESS_KEY", "HW_SECRET_KEY", "HW_SECURITY_TOKEN",
+}
+
 // mergeEnv returns environ with vs set, replacing any earlier values of the
-// same names so that the child sees exactly one of each.
+// same names so that the child sees exactly one of each, and without any
+// other profile's credentials.
 func mergeEnv(environ []string, vs []envVar) []string {
-	set := make(map[string]bool, len(vs))
+	set := make(map[string]bool, len(vs)+len(credentialVars))
+	for _, n := range credentialVars {
+		set[n] = true
+	}
 	for _, v := range vs {
 		set[v.name] = true
 	}
