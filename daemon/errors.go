@@ -43,8 +43,8 @@ func (d *Daemon) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, ae.status, apitype.ErrorBody{Error: ae.detail})
 }
 
-var newline = []byte{'\n'}
-
+// writeJSON writes v as the response. Credentials, which hold secrets, are
+// written by credentialsBody instead.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -52,10 +52,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, err = w.Write(b)
-	if err == nil {
-		_, err = w.Write(newline)
-	}
-	clear(b) // credentials bodies hold secrets; leave no copy behind
+	_, err = w.Write(append(b, '\n'))
 	return err
 }

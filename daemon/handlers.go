@@ -146,17 +146,13 @@ func (d *Daemon) getCredentials(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return d.unavailable(p, err)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	err = writeJSON(w, http.StatusOK, apitype.Credentials{
-		Profile:         p.cfg.Name,
-		Provider:        p.cfg.Provider,
-		Region:          p.cfg.Region,
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.Secret.Reveal(),
-		SessionToken:    c.SessionToken.Reveal(),
-		Expiration:      c.Expiration.UTC(),
-	})
+	body := credentialsBody(p.cfg.Name, p.cfg.Provider, p.cfg.Region, c)
 	c.Zero()
+	defer clear(body)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/json")
+	_, err = w.Write(body)
 	return err
 }
 
