@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -15,7 +16,6 @@ import (
 	"github.com/credd-dev/credd/keystore"
 	"github.com/credd-dev/credd/providers"
 	"github.com/credd-dev/credd/refresh"
-	"github.com/credd-dev/credd/secret"
 )
 
 // maxBody bounds request bodies; the largest legitimate one is a key.
@@ -255,15 +255,17 @@ func (d *Daemon) putKey(w http.ResponseWriter, r *http.Request) error {
 	if err := d.requirePrivileged(r, "key set"); err != nil {
 		return err
 	}
-	var body apitype.PutKey
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return errorf(http.StatusBadRequest, apitype.CodeBadRequest, "decode key: "+jsonErr(err))
+	// Decoded by hand from one buffer wiped afterwards: encoding/json would
+	// leave the key in strings and in its decoder's buffer, and a growing
+	// buffer leaves copies behind.
+	body, err := readBody(r)
+	defer clear(body)
+	if err != nil {
+		return errorf(http.StatusBadRequest, apitype.CodeBadRequest, "read key: "+jsonErr(err))
 	}
-	e := keystore.Entry{Name: r.PathValue("name"), Kind: body.Kind, Fields: make(map[string]secret.Value, len(body.Fields))}
-	for k, v := range body.Fields {
-		e.Fields[k] = secret.New(v)
+	e, err := keystore.DecodeEntry(r.PathValue("name"), body)
+	if err != nil {
+		return errorf(http.StatusBadRequest, apitype.CodeBadRequest, err.Error())
 	}
 	defer e.Zero()
 	if err := keystore.Validate(e); err != nil {
@@ -283,6 +285,18 @@ func (d *Daemon) putKey(w http.ResponseWriter, r *http.Request) error {
 	d.mu.RUnlock()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// readBody reads a request body into a buffer sized once from
+// Content-Length (MaxBytesReader bounds it), or grown when the length is
+// not announced.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= maxBody {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r.Body, b)
+		return b, err
+	}
+	return io.ReadAll(r.Body)
 }
 
 func (d *Daemon) deleteKey(w http.ResponseWriter, r *http.Request) error {

@@ -41,13 +41,14 @@ func (s *jsonSpan) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// decodeEntry parses the stored form of the entry called name. It does not
+// DecodeEntry parses the stored form of the entry called name, which is also
+// the body of the daemon's PUT /v1/keys/{name}. It does not
 // keep references to data, so the caller may zero data afterwards. Errors
 // never quote data: it holds secrets.
 //
 // json.Unmarshal works on data in place (a json.Decoder would copy it into
 // a buffer nobody can wipe), and hands Unmarshalers sub-slices of it.
-func decodeEntry(name string, data []byte) (Entry, error) {
+func DecodeEntry(name string, data []byte) (Entry, error) {
 	var top map[string]jsonSpan
 	if err := json.Unmarshal(data, &top); err != nil {
 		return Entry{}, fmt.Errorf("decode key %q: malformed entry: %s", name, jsonErrorWithoutData(err))
@@ -121,58 +122,18 @@ func encodeEntry(e Entry) []byte {
 	slices.Sort(keys)
 	buf := make([]byte, 0, n)
 	buf = append(buf, `{"kind":`...)
-	buf = appendJSONString(buf, []byte(e.Kind))
+	buf = secret.AppendJSONString(buf, []byte(e.Kind))
 	buf = append(buf, `,"fields":{`...)
 	for i, k := range keys {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, []byte(k))
+		buf = secret.AppendJSONString(buf, []byte(k))
 		buf = append(buf, ':')
-		buf = appendJSONString(buf, e.Fields[k].Bytes())
+		buf = e.Fields[k].AppendJSON(buf)
 	}
 	buf = append(buf, "}}"...)
 	return buf
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. buf is sized by the caller so
-// that it rarely grows: a growing append leaves a copy of the secret behind
-// in the old array.
-func appendJSONString(buf, s []byte) []byte {
-	buf = append(buf, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				buf = append(buf, '\\', c)
-			case c == '\n':
-				buf = append(buf, '\\', 'n')
-			case c == '\r':
-				buf = append(buf, '\\', 'r')
-			case c == '\t':
-				buf = append(buf, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				buf = append(buf, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// Invalid UTF-8 cannot be represented in JSON; Validate rejects
-			// it before anything is stored.
-			buf = append(buf, `\ufffd`...)
-		} else {
-			buf = append(buf, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(buf, '"')
 }
 
 var errBadString = errors.New("invalid JSON string")

@@ -33,7 +33,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		if err := json.Unmarshal(data, &std); err != nil || std.Fields["password"] != v || std.Kind != "password" {
 			t.Fatalf("encoding/json reads %q back as %q (err %v)", v, std.Fields["password"], err)
 		}
-		got, err := decodeEntry("k", data)
+		got, err := DecodeEntry("k", data)
 		if err != nil {
 			t.Fatalf("decode %q: %v", v, err)
 		}
@@ -55,7 +55,7 @@ func TestDecodeEntryErrorsHideData(t *testing.T) {
 		`["` + canary + `"]`,
 	}
 	for _, b := range bad {
-		_, err := decodeEntry("k", []byte(b))
+		_, err := DecodeEntry("k", []byte(b))
 		if err == nil {
 			// Invalid UTF-8 in the kind is caught by Validate, not the decoder.
 			if strings.Contains(b, `"kind":"`+canary) {
@@ -108,7 +108,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`{"kind":"password","fields":{"username":"\ud83d\udd11","password":"\\\""}}`))
 	f.Add([]byte(`{"fields":{"x":"\ud800"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := decodeEntry("k", data)
+		e, err := DecodeEntry("k", data)
 		if err != nil {
 			return
 		}
@@ -117,7 +117,7 @@ func FuzzDecodeEntry(f *testing.F) {
 			Fields map[string]string `json:"fields"`
 		}
 		if err := json.Unmarshal(data, &std); err != nil {
-			t.Fatalf("decodeEntry accepted what encoding/json rejects: %v", err)
+			t.Fatalf("DecodeEntry accepted what encoding/json rejects: %v", err)
 		}
 		for k, v := range e.Fields {
 			if v.Reveal() != std.Fields[k] {
@@ -127,7 +127,7 @@ func FuzzDecodeEntry(f *testing.F) {
 				t.Fatalf("field %q decoded to invalid UTF-8", k)
 			}
 		}
-		again, err := decodeEntry("k", encodeEntry(e))
+		again, err := DecodeEntry("k", encodeEntry(e))
 		if err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}

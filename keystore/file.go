@@ -129,7 +129,7 @@ func (s *fileStore) read(name string) (Entry, error) {
 		return Entry{}, fmt.Errorf("get key %q: read %s: %w", name, p, err)
 	}
 	defer clear(data)
-	return decodeEntry(name, data)
+	return DecodeEntry(name, data)
 }
 
 // readBounded reads all of r into one buffer sized from the file's size, so

@@ -227,7 +227,7 @@ func (s *keyringStore) Get(ctx context.Context, name string) (Entry, error) {
 	// The string from go-keyring cannot be wiped; the copy decoded here is.
 	data := []byte(value)
 	defer clear(data)
-	e, err := decodeEntry(name, data)
+	e, err := DecodeEntry(name, data)
 	if err != nil {
 		return Entry{}, fmt.Errorf("keyring get %q: %w; store it again with `credctl key set`", name, err)
 	}

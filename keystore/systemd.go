@@ -90,7 +90,7 @@ func (s *systemdStore) read(name string) (Entry, error) {
 		return Entry{}, fmt.Errorf("get key %q: read %s: %w", name, p, err)
 	}
 	defer clear(data)
-	return decodeEntry(name, data)
+	return DecodeEntry(name, data)
 }
 
 func (s *systemdStore) Set(_ context.Context, e Entry) error {
