@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/credd-dev/credd/apitype"
@@ -24,18 +26,42 @@ const maxBody = 64 << 10
 func (d *Daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	v := apitype.APIVersion
-	mux.HandleFunc("GET "+v+"/status", d.handle(d.getStatus))
-	mux.HandleFunc("GET "+v+"/profiles", d.handle(d.getProfiles))
-	mux.HandleFunc("GET "+v+"/profiles/{name}/credentials", d.handle(d.getCredentials))
-	mux.HandleFunc("POST "+v+"/profiles/{name}/refresh", d.handle(d.postRefresh))
-	mux.HandleFunc("POST "+v+"/reload", d.handle(d.postReload))
-	mux.HandleFunc("GET "+v+"/keys", d.handle(d.getKeys))
-	mux.HandleFunc("PUT "+v+"/keys/{name}", d.handle(d.putKey))
-	mux.HandleFunc("DELETE "+v+"/keys/{name}", d.handle(d.deleteKey))
+	routes := []struct {
+		method, path string
+		h            handlerFunc
+	}{
+		{"GET", v + "/status", d.getStatus},
+		{"GET", v + "/profiles", d.getProfiles},
+		{"GET", v + "/profiles/{name}/credentials", d.getCredentials},
+		{"POST", v + "/profiles/{name}/refresh", d.postRefresh},
+		{"POST", v + "/reload", d.postReload},
+		{"GET", v + "/keys", d.getKeys},
+		{"PUT", v + "/keys/{name}", d.putKey},
+		{"DELETE", v + "/keys/{name}", d.deleteKey},
+	}
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		mux.HandleFunc(rt.method+" "+rt.path, d.handle(rt.h))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// net/http would answer a wrong method or an unknown path in plain
+	// text; every answer here has the one error shape.
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, d.handle(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return errorf(http.StatusMethodNotAllowed, apitype.CodeBadRequest, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, allow))
+		}))
+	}
 	mux.HandleFunc("/", d.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, apitype.CodeNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux would redirect a path with "..", "//" or "." elements.
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			d.writeError(w, r, errorf(http.StatusBadRequest, apitype.CodeBadRequest, fmt.Sprintf("malformed path %q", p)))
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		mux.ServeHTTP(w, r)
 	})
