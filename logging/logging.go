@@ -52,7 +52,7 @@ func New(w *os.File, format string, lv *slog.LevelVar) (*slog.Logger, error) {
 	case underJournal(w):
 		return slog.New(NewJournalHandler(w, lv)), nil
 	case term.IsTerminal(int(w.Fd())):
-		return slog.New(tint.NewHandler(w, &tint.Options{Level: lv, TimeFormat: time.Kitchen})), nil
+		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lv, TimeFormat: time.Kitchen})), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
 }

@@ -107,7 +107,6 @@ func TestV2Vectors(t *testing.T) {
 type fixture struct {
 	emu *Server
 	url string
-	now time.Time
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
