@@ -15,14 +15,17 @@ import (
 type peerKey struct{}
 
 // connContext reads the peer's credentials once per connection, when it is
-// accepted: the unit comes from /proc/PID, which is the peer's only while
-// the peer lives.
-func connContext(ctx context.Context, c net.Conn) context.Context {
+// accepted. The unit comes from /proc/PID, which is the peer's only while the
+// peer lives, so it is read here too, but only while some profile has
+// allow_units: otherwise it is two file reads per connection for nothing.
+func (d *Daemon) connContext(ctx context.Context, c net.Conn) context.Context {
 	p, err := safesocket.PeerOf(c)
 	if err != nil {
 		return ctx // no peer in the context: every check denies
 	}
-	p.LoadUnit()
+	if d.needUnits.Load() {
+		p.LoadUnit()
+	}
 	return context.WithValue(ctx, peerKey{}, p)
 }
 
@@ -66,7 +69,14 @@ func (d *Daemon) deny(r *http.Request, op, rule string) error {
 	p := peerFrom(r)
 	attrs := []any{"op", op, "rule", rule}
 	if p != nil {
-		attrs = append(attrs, "uid", p.UID, "gid", p.GID, "pid", p.PID, "unit", p.Unit)
+		attrs = append(attrs, "uid", p.UID, "gid", p.GID, "pid", p.PID)
+		if p.Unit == "" {
+			// For the log only: decisions never rest on a late lookup.
+			q := *p
+			q.LoadUnit()
+			p = &q
+		}
+		attrs = append(attrs, "unit", p.Unit)
 	}
 	d.log.Warn("access denied", attrs...)
 	return errorf(http.StatusForbidden, apitype.CodeDenied, op+" access denied")

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credd-dev/credd/config"
@@ -62,6 +63,8 @@ type Daemon struct {
 	reloadErr  error
 	reloadedAt time.Time
 	running    bool // Run has started the refresh engines
+
+	needUnits atomic.Bool // some profile has allow_units; read per connection
 }
 
 // profile is one configured profile and its refresh engine.
@@ -165,7 +168,7 @@ func (d *Daemon) server() (*http.Server, *connTracker) {
 	conns := &connTracker{busy: map[net.Conn]bool{}}
 	return &http.Server{
 		Handler:           d.handler(),
-		ConnContext:       connContext,
+		ConnContext:       d.connContext,
 		ConnState:         conns.track,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,

@@ -98,6 +98,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	}
 
 	// Swap.
+	units := false
+	for _, p := range next {
+		units = units || len(p.cfg.AllowUnits) > 0
+	}
+	d.needUnits.Store(units)
 	d.mu.Lock()
 	d.cfg, d.profiles, d.store = cfg, next, store
 	d.gen++
