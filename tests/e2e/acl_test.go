@@ -27,16 +27,30 @@ func (e *env) openSocket() {
 	os.Chmod(filepath.Dir(e.sock), 0o755)
 }
 
-// TestACLMatrix runs credctl as other users (setpriv) against profiles
-// opened by uid, by gid (primary and supplementary) and by systemd unit.
-func TestACLMatrix(t *testing.T) {
+// needRoot fails under CI (which runs as root) and skips elsewhere when the
+// test cannot switch to other uids.
+func needRoot(t *testing.T) {
+	t.Helper()
 	if os.Getuid() != 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI runs as root; this test needs it to switch uid")
 		}
 		t.Skip("needs root to run credctl as other users")
 	}
-	setpriv := need(t, "setpriv")
+}
+
+// asUser runs credctl under setpriv with the given identity options.
+func (e *env) asUser(ids []string, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(need(e.t, "setpriv"), append(ids, append([]string{bins.credctl}, args...)...)...)
+	cmd.Env = e.environ()
+	return e.run(cmd, "")
+}
+
+// TestACLMatrix runs credctl as other users (setpriv) against profiles
+// opened by uid, by gid (primary and supplementary) and by systemd unit.
+func TestACLMatrix(t *testing.T) {
+	needRoot(t)
 	emu := startTencent(t)
 	e := newEnv(t, tencentProfile("by-uid", emu.URL, "allow_uids = [65534]")+
 		tencentProfile("by-gid", emu.URL, "allow_gids = [4242]")+
@@ -83,13 +97,11 @@ func TestACLMatrix(t *testing.T) {
 				t.Skip("cgroups cannot be written on this machine (documented: allow_units is then untestable here)")
 			}
 			run := func(args ...string) result {
-				cmdline := append(append([]string{setpriv}, p.ids...), append([]string{bins.credctl}, args...)...)
-				var cmd *exec.Cmd
-				if p.inCg {
-					cmd = exec.Command("sh", append([]string{"-c", `echo $$ > "$CG/cgroup.procs" && exec "$@"`, "sh"}, cmdline...)...)
-				} else {
-					cmd = exec.Command(cmdline[0], cmdline[1:]...)
+				if !p.inCg {
+					return e.asUser(p.ids, args...)
 				}
+				cmdline := append(append([]string{need(t, "setpriv")}, p.ids...), append([]string{bins.credctl}, args...)...)
+				cmd := exec.Command("sh", append([]string{"-c", `echo $$ > "$CG/cgroup.procs" && exec "$@"`, "sh"}, cmdline...)...)
 				cmd.Env = append(e.environ(), "CG="+cg)
 				return e.run(cmd, "")
 			}
@@ -117,26 +129,33 @@ func TestACLMatrix(t *testing.T) {
 					t.Errorf("%s: profiles lists %s = %v, want %v", p.name, prof, got, want)
 				}
 			}
-			if r := run("reload"); r.code != 4 {
-				t.Errorf("%s: reload: exit %d, want 4", p.name, r.code)
+			// Keys and reload are the daemon's own uid's (or root's) alone.
+			for _, args := range [][]string{{"reload"}, {"key", "list"}} {
+				if r := run(args...); r.code != 4 {
+					t.Errorf("%s: %v: exit %d, want 4", p.name, args, r.code)
+				}
 			}
 		})
 	}
-	if !strings.Contains(e.logs.String(), "access denied") || !strings.Contains(e.logs.String(), "rule=") {
-		t.Errorf("denials are not logged with their rule:\n%s", e.logs)
+	logs := e.logs.String()
+	if !strings.Contains(logs, "access denied") || !strings.Contains(logs, "rule=") || !strings.Contains(logs, "uid=65534") {
+		t.Errorf("denials are not logged with the peer's uid and the rule:\n%s", logs)
+	}
+
+	// A reload that adds allow_uids opens the profile to that uid at once.
+	stranger := peers[3].ids
+	body, _ := os.ReadFile(e.cfg)
+	e.writeConfig(string(body) + "allow_uids = [65533]\n") // the last table: "closed"
+	e.must(e.credctl("", "reload"))
+	if r := e.asUser(stranger, "get", "closed"); r.code != 0 {
+		t.Fatalf("after allow_uids was added: exit %d\n%s", r.code, r.stderr)
 	}
 }
 
 // TestSocketGroup: with socket_mode 0660 and socket_group, members of the
 // group reach the socket (and the profile rules decide), others do not.
 func TestSocketGroup(t *testing.T) {
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI runs as root; this test needs it to switch uid")
-		}
-		t.Skip("needs root to run credctl as other users")
-	}
-	setpriv := need(t, "setpriv")
+	needRoot(t)
 	emu := startTencent(t)
 	e := newEnv(t, tencentProfile("shared", emu.URL, "allow_gids = [4243]"))
 	e.openSocket()
@@ -153,15 +172,10 @@ func TestSocketGroup(t *testing.T) {
 	if fi.Mode().Perm() != 0o660 || st.Gid != 4243 {
 		t.Fatalf("socket mode %v gid %d, want 0660 gid 4243", fi.Mode().Perm(), st.Gid)
 	}
-	run := func(ids ...string) result {
-		cmd := exec.Command(setpriv, append(ids, bins.credctl, "get", "shared")...)
-		cmd.Env = e.environ()
-		return e.run(cmd, "")
-	}
-	if r := run("--reuid=65533", "--regid=65533", "--groups=4243"); r.code != 0 {
+	if r := e.asUser([]string{"--reuid=65533", "--regid=65533", "--groups=4243"}, "get", "shared"); r.code != 0 {
 		t.Fatalf("group member: exit %d\n%s", r.code, r.stderr)
 	}
-	r := run("--reuid=65533", "--regid=65533", "--clear-groups")
+	r := e.asUser([]string{"--reuid=65533", "--regid=65533", "--clear-groups"}, "get", "shared")
 	if r.code != 4 || !strings.Contains(r.stderr, "socket_group") {
 		t.Fatalf("outsider: exit %d, want 4 with a socket_group hint\n%s", r.code, r.stderr)
 	}
