@@ -443,3 +443,28 @@ func TestPolicyFileEditIsAReload(t *testing.T) {
 		t.Fatalf("credential after a policy change: %s, want a new one", c.AccessKeyID)
 	}
 }
+
+// readOnlyStore is a keystore that cannot be written, like systemd's.
+type readOnlyStore struct{ *keystoretest.MemStore }
+
+func (readOnlyStore) ReadOnly() bool { return true }
+
+func TestKeyHintFollowsProfileAndKeystore(t *testing.T) {
+	d := &Daemon{store: keystoretest.New()}
+	for _, tt := range []struct {
+		pc   config.Profile
+		want string
+	}{
+		{config.Profile{Provider: "tencent", Key: "tc"}, "credctl key set tc --kind tencent"},
+		{config.Profile{Provider: "huawei", Method: config.MethodAssumeRole, Key: "ak"}, "credctl key set ak --kind huawei-aksk"},
+		{config.Profile{Provider: "huawei", Method: config.MethodFederation, Key: "idp"}, "credctl key set idp --kind password"},
+	} {
+		if got := d.keyHint(&tt.pc); !strings.Contains(got, tt.want) {
+			t.Errorf("%+v: hint %q, want %q", tt.pc, got, tt.want)
+		}
+	}
+	d.store = readOnlyStore{keystoretest.New()}
+	if got := d.keyHint(&config.Profile{Provider: "tencent", Key: "tc"}); !strings.Contains(got, "systemd-creds encrypt --name=tc") || strings.Contains(got, "credctl key set") {
+		t.Errorf("read-only keystore hint %q", got)
+	}
+}

@@ -190,7 +190,12 @@ func (d *Daemon) unavailable(p *profile, err error) error {
 	if errors.As(err, &pe) {
 		e.detail.Upstream = pe.Code
 		e.detail.Hint = pe.Hint()
-		if pe.Class == providers.BadCredentials || errors.Is(err, keystore.ErrNotFound) {
+		// Providers say what went wrong with a key; how to store one
+		// depends on the keystore, which only the daemon knows. A key the
+		// keystore could not read at all (a locked keyring) keeps the
+		// provider's hint.
+		unreadable := pe.Class == providers.MissingKey && pe.Err != nil && !errors.Is(err, keystore.ErrNotFound)
+		if (pe.Class == providers.BadCredentials || pe.Class == providers.MissingKey) && !unreadable {
 			e.detail.Hint = d.keyHint(p.cfg)
 		}
 	}

@@ -100,7 +100,7 @@ func (p *Provider) ecpLogin(ctx context.Context, op, spURL string) (*response, e
 	switch {
 	case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden:
 		return nil, &providers.Error{Provider: "huawei", Op: op + " (IdP)", Class: providers.BadCredentials, Status: r.status,
-			Message: fmt.Sprintf("the IdP rejected the username or password of key %q; run `credctl key set %s --kind password`", p.prof.Key, p.prof.Key)}
+			Message: fmt.Sprintf("the IdP rejected the username or password of key %q", p.prof.Key)}
 	case r.status >= 500:
 		return nil, &providers.Error{Provider: "huawei", Op: op + " (IdP)", Class: providers.Transient, Status: r.status,
 			Message: fmt.Sprintf("the IdP answered HTTP %d", r.status)}

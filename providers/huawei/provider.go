@@ -211,7 +211,7 @@ func (p *Provider) durationSeconds() int {
 func (p *Provider) key(ctx context.Context, kind string) (keystore.Entry, error) {
 	e, err := p.keys.Get(ctx, p.prof.Key)
 	if err != nil {
-		msg := fmt.Sprintf("read key %q: %v; store it with `credctl key set %s --kind %s`", p.prof.Key, err, p.prof.Key, kind)
+		msg := fmt.Sprintf("read key %q: %v", p.prof.Key, err)
 		if !errors.Is(err, keystore.ErrNotFound) {
 			msg = fmt.Sprintf("read key %q: %v (is the keyring locked?)", p.prof.Key, err)
 		}
@@ -220,13 +220,13 @@ func (p *Provider) key(ctx context.Context, kind string) (keystore.Entry, error)
 	if e.Kind != kind {
 		e.Zero()
 		return keystore.Entry{}, &providers.Error{Provider: "huawei", Op: "read key", Class: providers.MissingKey,
-			Message: fmt.Sprintf("key %q is of kind %q, the profile needs %q; run `credctl key set %s --kind %s`", p.prof.Key, e.Kind, kind, p.prof.Key, kind)}
+			Message: fmt.Sprintf("key %q is of kind %q, the profile needs %q", p.prof.Key, e.Kind, kind)}
 	}
 	for _, f := range keystore.Kinds[kind] {
 		if e.Field(f).IsEmpty() {
 			e.Zero()
 			return keystore.Entry{}, &providers.Error{Provider: "huawei", Op: "read key", Class: providers.MissingKey,
-				Message: fmt.Sprintf("key %q has no %s; run `credctl key set %s --kind %s`", p.prof.Key, f, p.prof.Key, kind)}
+				Message: fmt.Sprintf("key %q has no %s", p.prof.Key, f)}
 		}
 	}
 	providers.NoteSecret(ctx, e.Field("password"), e.Field("secret_key"))

@@ -197,7 +197,7 @@ func (p *Provider) loginPassword(ctx context.Context) (cachedToken, error) {
 	t, err := readToken(op, r)
 	var pe *providers.Error
 	if errors.As(err, &pe) && pe.Class == providers.BadCredentials {
-		pe.Message += fmt.Sprintf("; run `credctl key set %s --kind password`", p.prof.Key)
+		pe.Message += fmt.Sprintf(" (key %q)", p.prof.Key)
 	}
 	return t, err
 }
@@ -294,7 +294,7 @@ func (p *Provider) fetchAssumeRole(ctx context.Context) (providers.Credential, e
 	if r.status != http.StatusCreated && r.status != http.StatusOK {
 		pe := apiError(op, r.status, r.body, "agency_name")
 		if pe.Class == providers.BadCredentials {
-			pe.Message += fmt.Sprintf("; run `credctl key set %s --kind huawei-aksk`", p.prof.Key)
+			pe.Message += fmt.Sprintf(" (key %q)", p.prof.Key)
 		}
 		return providers.Credential{}, pe
 	}

@@ -132,12 +132,12 @@ func (p *Provider) readKey(ctx context.Context) (longKey, error) {
 	}
 	if e.Kind != "" && e.Kind != KeyKind {
 		return longKey{}, &providers.Error{Provider: "tencent", Op: p.prof.API, Class: providers.MissingKey,
-			Message: fmt.Sprintf("key %q is of kind %q, not tencent; store it with `credctl key set %s --kind tencent`", name, e.Kind, name)}
+			Message: fmt.Sprintf("key %q is of kind %q, not tencent", name, e.Kind)}
 	}
 	id, sk := e.Field("secret_id"), e.Field("secret_key")
 	if id.IsEmpty() || sk.IsEmpty() {
 		return longKey{}, &providers.Error{Provider: "tencent", Op: p.prof.API, Class: providers.MissingKey,
-			Message: fmt.Sprintf("key %q lacks secret_id or secret_key; store it with `credctl key set %s --kind tencent`", name, name)}
+			Message: fmt.Sprintf("key %q lacks secret_id or secret_key", name)}
 	}
 	return longKey{id: id.Reveal(), key: sk}, nil
 }
