@@ -413,8 +413,8 @@ func (r *Refresher) Status() Status {
 	default:
 		s.State = apitype.StateIdle
 	}
-	if r.next.IsZero() || !r.warmLocked(now) && !r.opts.Always && r.lastErr == nil {
-		s.NextRefreshAt = time.Time{}
+	if !r.warmLocked(now) {
+		s.NextRefreshAt = time.Time{} // unrequested: the loop lets it go idle
 	}
 	return s
 }
