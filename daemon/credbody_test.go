@@ -3,7 +3,6 @@ package daemon
 import (
 	"bytes"
 	"encoding/json"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -12,19 +11,11 @@ import (
 	"github.com/credd-dev/credd/secret"
 )
 
-// The hand-written body must be exactly what encoding/json writes.
+// The hand-written body must be exactly what encoding/json writes for
+// apitype.Credentials (string escaping itself is proven in package secret).
 func TestCredentialsBodyMatchesEncodingJSON(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
 	inputs := []string{"", "plain", `q"uote\back`, "<>&", "\x00\x01\x1f\x7f", "line\nbreak\r\t\b\f",
 		"é中文", "\u2028\u2029", "\xff\xfe bad utf8 \xc3", "$(rm -rf /) `x` !%"}
-	for range 2000 {
-		n := rng.IntN(40)
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.IntN(256))
-		}
-		inputs = append(inputs, string(b))
-	}
 	exp := time.Date(2026, 11, 23, 10, 30, 0, 123456789, time.FixedZone("x", 3600))
 	for i, s := range inputs {
 		region := ""
