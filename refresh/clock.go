@@ -9,9 +9,9 @@ import (
 // schedules and backoffs run without sleeping.
 type Clock interface {
 	Now() time.Time
-	// After returns a channel that receives once d has passed, and a
-	// function that stops the timer.
-	After(d time.Duration) (<-chan time.Time, func())
+	// At returns a channel that receives once the clock reaches t (at
+	// once if it has), and a function that stops the timer.
+	At(t time.Time) (<-chan time.Time, func())
 }
 
 // SystemClock is the real clock.
@@ -20,9 +20,9 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// After wraps time.NewTimer.
-func (SystemClock) After(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTimer(d)
+// At wraps time.NewTimer.
+func (SystemClock) At(at time.Time) (<-chan time.Time, func()) {
+	t := time.NewTimer(time.Until(at))
 	return t.C, func() { t.Stop() }
 }
 
@@ -48,12 +48,12 @@ func (c *FakeClock) Now() time.Time {
 	return c.now
 }
 
-// After registers a timer that fires when Advance passes its deadline.
-func (c *FakeClock) After(d time.Duration) (<-chan time.Time, func()) {
+// At registers a timer that fires when Advance reaches at.
+func (c *FakeClock) At(at time.Time) (<-chan time.Time, func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
-	if d <= 0 {
+	t := &fakeTimer{at: at, c: make(chan time.Time, 1)}
+	if !at.After(c.now) {
 		t.c <- c.now
 		return t.c, func() {}
 	}

@@ -337,11 +337,10 @@ func (r *Refresher) loop(ctx context.Context) {
 	defer close(r.done)
 	for {
 		r.mu.Lock()
-		now := r.clock.Now()
-		var wait time.Duration = -1
+		var at time.Time // zero: nothing scheduled, wait for a kick
 		if !r.next.IsZero() && r.flight == nil {
-			if r.warmLocked(now) {
-				wait = max(r.next.Sub(now), 0)
+			if r.warmLocked(r.clock.Now()) {
+				at = r.next
 			} else {
 				r.next = time.Time{} // gone idle: the next request wakes it
 			}
@@ -350,8 +349,10 @@ func (r *Refresher) loop(ctx context.Context) {
 
 		var timer <-chan time.Time
 		stopTimer := func() {}
-		if wait >= 0 {
-			timer, stopTimer = r.clock.After(wait)
+		if !at.IsZero() {
+			// An absolute deadline: time that passes before the timer is
+			// set (a jump of the clock included) cannot be lost.
+			timer, stopTimer = r.clock.At(at)
 		}
 		select {
 		case <-ctx.Done():
